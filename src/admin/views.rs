@@ -1,0 +1,131 @@
+//! What the admin API answers: articles and thread items as the site reads them back.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::{Article, Comment, CommentAuthor, Image, Key, Origin, Status, Tag};
+use crate::federation::objects::Renderer;
+
+#[derive(Serialize)]
+pub struct AuthorView {
+    /// The site's username (local), absent for remote authors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    pub name: String,
+    /// `@user@host` on the fediverse.
+    pub handle: String,
+    /// Where the author's profile is (their actor).
+    pub url: String,
+}
+
+#[derive(Serialize)]
+pub struct ArticleView {
+    pub key: Key,
+    pub ap_id: String,
+    pub title: String,
+    pub url: String,
+    pub content: String,
+    pub summary: Option<String>,
+    pub author: AuthorView,
+    pub tags: Vec<Tag>,
+    pub published: DateTime<Utc>,
+    pub updated: Option<DateTime<Utc>>,
+    pub image: Option<Image>,
+    pub language: Option<String>,
+    pub sensitive: bool,
+    /// `published` or `deleted`.
+    pub status: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct CommentView {
+    pub id: Key,
+    pub ap_id: String,
+    pub parent: Option<Key>,
+    pub origin: Origin,
+    pub status: Status,
+    /// Null for a deleted comment.
+    pub author: Option<AuthorView>,
+    pub content: String,
+    pub published: DateTime<Utc>,
+    pub updated: Option<DateTime<Utc>>,
+    /// 1 for a reply to the article.
+    pub depth: usize,
+    /// The comment on the site's page.
+    pub url: String,
+}
+
+#[derive(Serialize)]
+pub struct ThreadView {
+    pub article: ArticleView,
+    pub comments: Vec<CommentView>,
+}
+
+pub fn article(render: &Renderer<'_>, article: &Article) -> ArticleView {
+    let author = &article.author;
+    ArticleView {
+        key: article.key.clone(),
+        ap_id: render.urls.article(&article.key),
+        title: article.title.clone(),
+        url: article.url.to_string(),
+        content: article.content.as_str().to_string(),
+        summary: article.summary.clone(),
+        author: AuthorView {
+            username: author.site_username.clone(),
+            name: author.display_name.clone(),
+            handle: render.handle(&author.username),
+            url: render.urls.actor(&author.username),
+        },
+        tags: article.tags.clone(),
+        published: article.published,
+        updated: article.updated,
+        image: article.image.clone(),
+        language: article.language.clone(),
+        sensitive: article.sensitive,
+        status: if article.deleted_at.is_some() { "deleted" } else { "published" },
+    }
+}
+
+pub fn comment(render: &Renderer<'_>, article: &Article, comment: &Comment, depth: usize) -> CommentView {
+    let author = match (&comment.author, comment.is_deleted()) {
+        (_, true) => None,
+        (CommentAuthor::Local(actor), false) => Some(AuthorView {
+            username: actor.site_username.clone(),
+            name: actor.display_name.clone(),
+            handle: render.handle(&actor.username),
+            url: render.urls.actor(&actor.username),
+        }),
+        (CommentAuthor::Remote { name, handle, url, ap_id }, false) => Some(AuthorView {
+            username: None,
+            name: name.clone(),
+            handle: handle.clone(),
+            url: if url.is_empty() { ap_id.clone() } else { url.clone() },
+        }),
+    };
+    CommentView {
+        id: comment.key.clone(),
+        ap_id: render.comment_id(&article.key, comment),
+        parent: comment.parent.as_ref().map(|p| p.key.clone()),
+        origin: comment.origin,
+        status: comment.status,
+        author,
+        content: comment.content.as_str().to_string(),
+        published: comment.published,
+        updated: comment.updated,
+        depth,
+        url: render.comment_url(article, comment),
+    }
+}
+
+pub fn thread(render: &Renderer<'_>, article_value: &Article, comments: &[Comment]) -> ThreadView {
+    let depths: HashMap<i64, usize> = crate::domain::thread::depths(comments);
+    ThreadView {
+        article: article(render, article_value),
+        comments: comments
+            .iter()
+            .map(|c| comment(render, article_value, c, depths.get(&c.id).copied().unwrap_or(1)))
+            .collect(),
+    }
+}

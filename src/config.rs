@@ -1,0 +1,169 @@
+//! Configuration: every setting comes from the environment (or the equivalent flag).
+//!
+//! The names are a contract with operators and scripts: keep them.
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use url::Url;
+
+/// `threadbridge serve | migrate`, configured from the environment.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "threadbridge", version, about = "Bridges a site's articles and comments into ActivityPub")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Run the HTTP service (migrates the database first).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+}
+
+/// The ActivityStreams type the site's articles are published as.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectType {
+    Note,
+    Article,
+}
+
+/// The ActivityStreams type of the site actor (see FEDERATION.md for why Person is the default).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteActorType {
+    Person,
+    Service,
+    Group,
+}
+
+impl SiteActorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SiteActorType::Person => "Person",
+            SiteActorType::Service => "Service",
+            SiteActorType::Group => "Group",
+        }
+    }
+}
+
+#[derive(clap::Args, Clone)]
+pub struct Config {
+    /// Base URL the fediverse sees (scheme, host, optional port).
+    #[arg(long, global = true, env = "THREADBRIDGE_PUBLIC_URL", default_value = "http://localhost:8080")]
+    pub public_url: Url,
+    /// Address to bind.
+    #[arg(long, global = true, env = "THREADBRIDGE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// `sqlite://...` or `postgres://...`; a SQLite file in the working directory by default.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://threadbridge.db")]
+    pub database_url: String,
+    /// Bearer token of the admin API; with none set, every admin request is refused.
+    #[arg(long, global = true, env = "THREADBRIDGE_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+    /// The site actor's username.
+    #[arg(long, global = true, env = "THREADBRIDGE_SITE_USERNAME", default_value = "site")]
+    pub site_username: String,
+    /// The site actor's display name.
+    #[arg(long, global = true, env = "THREADBRIDGE_SITE_NAME", default_value = "threadbridge")]
+    pub site_name: String,
+    /// The site actor's bio (plain text).
+    #[arg(long, global = true, env = "THREADBRIDGE_SITE_SUMMARY")]
+    pub site_summary: Option<String>,
+    /// The site's own web address (the actor's `url`); the public URL by default.
+    #[arg(long, global = true, env = "THREADBRIDGE_SITE_URL")]
+    pub site_url: Option<Url>,
+    /// The site actor's avatar.
+    #[arg(long, global = true, env = "THREADBRIDGE_SITE_ICON")]
+    pub site_icon: Option<Url>,
+    /// `note` (default: full timeline display on Mastodon) or `article`.
+    #[arg(long, global = true, env = "THREADBRIDGE_OBJECT_TYPE", value_enum, default_value = "note")]
+    pub object_type: ObjectType,
+    /// `person` (default), `service` or `group`.
+    #[arg(long, global = true, env = "THREADBRIDGE_SITE_ACTOR_TYPE", value_enum, default_value = "person")]
+    pub site_actor_type: SiteActorType,
+    /// Largest admin request body accepted, in bytes.
+    #[arg(long, global = true, env = "THREADBRIDGE_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// `1` allows `http://` and loopback peers, for tests and local demos.
+    #[arg(long, global = true, env = "THREADBRIDGE_DEV", default_value = "0", value_parser = parse_flag, action = clap::ArgAction::Set)]
+    pub dev: bool,
+}
+
+fn parse_flag(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(format!("expected 1 or 0, got '{other}'")),
+    }
+}
+
+impl Config {
+    /// A configuration with every default, for tests and embedding.
+    pub fn defaults() -> Config {
+        Cli::parse_from(["threadbridge", "serve"]).config
+    }
+
+    /// Checks what clap cannot: the public URL's shape, the site username.
+    pub fn validate(&self) -> Result<(), String> {
+        if !matches!(self.public_url.scheme(), "http" | "https") || self.public_url.host_str().is_none() {
+            return Err("THREADBRIDGE_PUBLIC_URL must be an http(s) URL with a host".into());
+        }
+        if self.public_url.scheme() == "http" && !self.dev {
+            tracing::warn!("THREADBRIDGE_PUBLIC_URL is http://: other servers will refuse it outside dev mode");
+        }
+        if crate::domain::username::is_valid_username(&self.site_username) {
+            Ok(())
+        } else {
+            Err("THREADBRIDGE_SITE_USERNAME must be 1-30 of a-z, 0-9 and _".into())
+        }
+    }
+
+    /// The public URL with no trailing slash, the prefix of every id.
+    pub fn base_url(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// `host` or `host:port`, the domain part of `@user@domain` handles.
+    pub fn domain(&self) -> String {
+        let host = self.public_url.host_str().unwrap_or("localhost");
+        match self.public_url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+
+    /// The site's web address.
+    pub fn site_url(&self) -> Url {
+        self.site_url.clone().unwrap_or_else(|| self.public_url.clone())
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("public_url", &self.public_url.as_str())
+            .field("listen", &self.listen)
+            .field("database_url", &redact_password(&self.database_url))
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .field("site_username", &self.site_username)
+            .field("site_name", &self.site_name)
+            .field("object_type", &self.object_type)
+            .field("site_actor_type", &self.site_actor_type)
+            .field("dev", &self.dev)
+            .finish_non_exhaustive()
+    }
+}
+
+fn redact_password(database_url: &str) -> String {
+    match Url::parse(database_url) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("redacted"));
+            url.to_string()
+        }
+        _ => database_url.to_string(),
+    }
+}

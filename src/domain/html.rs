@@ -1,0 +1,186 @@
+//! HTML in and out: the site's HTML is sanitised, plain-text comments are turned into HTML with
+//! their quotes as `<blockquote>`s, and everything we write ourselves is escaped.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+/// HTML that went through [`sanitize`] or was built from escaped parts: safe to serve.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct SafeHtml(String);
+
+impl SafeHtml {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// Wraps HTML read back from our own store, where only sanitised HTML is ever written.
+    pub fn from_store(stored: String) -> SafeHtml {
+        SafeHtml(stored)
+    }
+
+    /// The text of this HTML with tags removed, whitespace collapsed, cut at `max` characters
+    /// on a word boundary.
+    pub fn excerpt(&self, max: usize) -> String {
+        let text = ammonia::Builder::empty().clean(&self.0).to_string();
+        let text = html_unescape_basic(&text);
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let mut out = String::new();
+        for word in words {
+            if out.chars().count() + word.chars().count() + 1 > max {
+                out.push('…');
+                break;
+            }
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+        out
+    }
+}
+
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let tags: HashSet<&str> = [
+        "p", "br", "a", "span", "blockquote", "q", "cite", "strong", "b", "em", "i", "u", "s",
+        "del", "ins", "sub", "sup", "code", "pre", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5",
+        "h6", "hr", "abbr", "figure", "figcaption", "small", "mark",
+    ]
+    .into_iter()
+    .collect();
+    let mut builder = ammonia::Builder::default();
+    builder
+        .tags(tags)
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .link_rel(Some("nofollow noopener noreferrer"))
+        .add_tag_attributes("a", ["href", "class", "title"])
+        .add_tag_attributes("span", ["class"])
+        .add_tag_attributes("ol", ["start"])
+        .add_tag_attributes("blockquote", ["cite"])
+        .add_tag_attributes("abbr", ["title"]);
+    builder
+});
+
+/// Cleans untrusted HTML: no scripts, styles, event handlers, iframes, `javascript:` or `data:`
+/// links; links get `rel="nofollow noopener noreferrer"`.
+pub fn sanitize(html: &str) -> SafeHtml {
+    SafeHtml(SANITIZER.clean(html).to_string())
+}
+
+/// Escapes text for use inside HTML elements and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn html_unescape_basic(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+}
+
+/// Builds sanitised HTML from parts we write ourselves (already escaped) and site HTML.
+pub fn assemble(parts: &[String]) -> SafeHtml {
+    sanitize(&parts.concat())
+}
+
+/// True when a comment body looks like HTML rather than plain text: it has a tag such as
+/// `<p>`, `</p>`, `<br>` or `<a href=...>`.
+pub fn looks_like_html(content: &str) -> bool {
+    let bytes = content.as_bytes();
+    bytes.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+}
+
+/// Turns a plain-text comment into HTML: paragraphs at blank lines, `<br>` at single line
+/// breaks, and quotes as `<blockquote>`s. Two quote forms are recognised, as readers write them:
+/// a `Quote: name` line followed by the quoted lines up to a blank line, and `> ` lines.
+pub fn text_to_html(text: &str) -> SafeHtml {
+    let text = text.replace("\r\n", "\n");
+    let mut html = String::new();
+    for block in text.split("\n\n").map(str::trim).filter(|b| !b.is_empty()) {
+        let lines: Vec<&str> = block.lines().collect();
+        if let Some(name) = lines[0].strip_prefix("Quote:").map(str::trim).filter(|n| !n.is_empty()) {
+            html.push_str(&blockquote(Some(name), &lines[1..]));
+        } else if lines.iter().all(|l| l.starts_with('>')) {
+            let quoted: Vec<&str> = lines.iter().map(|l| l.trim_start_matches('>').trim()).collect();
+            html.push_str(&blockquote(None, &quoted));
+        } else {
+            html.push_str(&paragraph(&lines));
+        }
+    }
+    sanitize(&html)
+}
+
+fn paragraph(lines: &[&str]) -> String {
+    let escaped: Vec<String> = lines.iter().map(|l| escape(l.trim())).collect();
+    format!("<p>{}</p>", escaped.join("<br>"))
+}
+
+fn blockquote(author: Option<&str>, lines: &[&str]) -> String {
+    let cite = author
+        .map(|name| format!("<p><cite>{}</cite> wrote:</p>", escape(name)))
+        .unwrap_or_default();
+    let body = if lines.is_empty() { String::new() } else { paragraph(lines) };
+    format!("<blockquote>{cite}{body}</blockquote>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_handlers_and_bad_links_are_removed() {
+        let dirty = r#"<p onclick="x()">hi<script>alert(1)</script><a href="javascript:alert(1)">a</a><a href="https://ok.example/">b</a><iframe src="https://x"></iframe><img src="data:x"></p><style>p{}</style>"#;
+        let clean = sanitize(dirty);
+        let s = clean.as_str();
+        assert!(!s.contains("script") && !s.contains("onclick") && !s.contains("iframe"));
+        assert!(!s.contains("javascript:") && !s.contains("data:") && !s.contains("style"));
+        assert!(s.contains(r#"<a href="https://ok.example/" rel="nofollow noopener noreferrer">b</a>"#), "{s}");
+    }
+
+    #[test]
+    fn named_quote_becomes_blockquote() {
+        let html = text_to_html("Quote: siberalt\nthe bazaars of the Kuril Islands.\n\nBut what <about> them?");
+        assert_eq!(
+            html.as_str(),
+            "<blockquote><p><cite>siberalt</cite> wrote:</p><p>the bazaars of the Kuril Islands.</p></blockquote><p>But what &lt;about&gt; them?</p>"
+        );
+    }
+
+    #[test]
+    fn chevron_quote_and_line_breaks() {
+        let html = text_to_html("> quoted line\n\nfirst\nsecond");
+        assert_eq!(html.as_str(), "<blockquote><p>quoted line</p></blockquote><p>first<br>second</p>");
+    }
+
+    #[test]
+    fn html_detection() {
+        assert!(looks_like_html("<p>x</p>"));
+        assert!(looks_like_html("a<br>b"));
+        assert!(!looks_like_html("a < b and c > d"));
+    }
+
+    #[test]
+    fn excerpt_cuts_on_words() {
+        let html = sanitize("<p>one two &amp; three</p><p>four</p>");
+        assert_eq!(html.excerpt(100), "one two & three four");
+        assert_eq!(html.excerpt(8), "one two…");
+    }
+}

@@ -1,0 +1,343 @@
+//! The JSON the fediverse sees: actors, articles, comments, tombstones, collections and the
+//! Create activities of the outbox. Pure functions of stored data and configuration.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+
+use super::urls::{Urls, PUBLIC};
+use crate::config::{Config, ObjectType};
+use crate::domain::html::escape;
+use crate::domain::{ActorKind, Article, Comment, CommentAuthor, Key, LocalActor};
+
+/// The JSON-LD context of every document we serve.
+pub fn context() -> Value {
+    json!([
+        "https://www.w3.org/ns/activitystreams",
+        "https://w3id.org/security/v1",
+        {
+            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+            "sensitive": "as:sensitive",
+            "Hashtag": "as:Hashtag",
+            "toot": "http://joinmastodon.org/ns#",
+            "discoverable": "toot:discoverable",
+            "indexable": "toot:indexable"
+        }
+    ])
+}
+
+/// Adds `@context` to a top-level document.
+pub fn document(mut value: Value) -> Value {
+    if let Value::Object(map) = &mut value {
+        let mut with_context = Map::with_capacity(map.len() + 1);
+        with_context.insert("@context".into(), context());
+        with_context.append(map);
+        return Value::Object(with_context);
+    }
+    value
+}
+
+pub fn timestamp(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// What a renderer needs besides the stored data.
+pub struct Renderer<'a> {
+    pub urls: &'a Urls,
+    pub config: &'a Config,
+}
+
+/// The first page of a `replies` collection, embedded in the object as Mastodon does.
+pub struct RepliesPreview {
+    pub item_ids: Vec<String>,
+    pub has_more: bool,
+}
+
+/// Page size of every collection.
+pub const PAGE_SIZE: i64 = 20;
+
+impl Renderer<'_> {
+    pub fn handle(&self, username: &str) -> String {
+        format!("@{username}@{}", self.config.domain())
+    }
+
+    /// A local actor: the site (configured type, discoverable) or a commenter (Person).
+    pub fn actor(&self, actor: &LocalActor) -> Value {
+        let urls = self.urls;
+        let id = urls.actor(&actor.username);
+        let (kind, name, summary, discoverable) = match actor.kind {
+            ActorKind::Site => (
+                self.config.site_actor_type.as_str(),
+                self.config.site_name.clone(),
+                self.config.site_summary.clone().unwrap_or_else(|| format!("Articles and reader discussions of {}", self.config.site_name)),
+                true,
+            ),
+            ActorKind::Person => (
+                "Person",
+                actor.display_name.clone(),
+                format!("Comments on {}", self.config.site_name),
+                false,
+            ),
+        };
+        let mut value = json!({
+            "id": id,
+            "type": kind,
+            "preferredUsername": actor.username,
+            "name": name,
+            "summary": format!("<p>{}</p>", escape(&summary)),
+            "url": match actor.kind { ActorKind::Site => self.config.site_url().to_string(), ActorKind::Person => id.clone() },
+            "inbox": urls.inbox(&actor.username),
+            "outbox": urls.outbox(&actor.username),
+            "followers": urls.followers(&actor.username),
+            "following": urls.following(&actor.username),
+            "endpoints": { "sharedInbox": urls.shared_inbox() },
+            "manuallyApprovesFollowers": false,
+            "discoverable": discoverable,
+            "indexable": discoverable,
+            "published": timestamp(&actor.created_at),
+        });
+        if let Some(pem) = &actor.public_key_pem {
+            value["publicKey"] = json!({ "id": urls.key_id(&actor.username), "owner": id, "publicKeyPem": pem });
+        }
+        if let (ActorKind::Site, Some(icon)) = (actor.kind, &self.config.site_icon) {
+            value["icon"] = json!({ "type": "Image", "url": icon.as_str(), "mediaType": media_type(icon.path()) });
+        }
+        value
+    }
+
+    fn replies_value(&self, collection_id: String, preview: RepliesPreview) -> Value {
+        let mut first = json!({
+            "id": format!("{collection_id}?page=1"),
+            "type": "OrderedCollectionPage",
+            "partOf": collection_id,
+            "orderedItems": preview.item_ids,
+        });
+        if preview.has_more {
+            first["next"] = json!(format!("{collection_id}?page=2"));
+        }
+        json!({ "id": collection_id, "type": "OrderedCollection", "first": first })
+    }
+
+    /// An article: a Note (its title, summary and link as content) or an Article (full
+    /// content), attributed to the site actor so that followers' servers accept it.
+    pub fn article(&self, article: &Article, site: &LocalActor, replies: RepliesPreview) -> Value {
+        let urls = self.urls;
+        let id = urls.article(&article.key);
+        let hashtags: Vec<Value> = article
+            .tags
+            .iter()
+            .map(|t| json!({ "type": "Hashtag", "href": urls.tag(t.as_str()), "name": format!("#{}", t.as_str()) }))
+            .collect();
+        let tag_line = article
+            .tags
+            .iter()
+            .map(|t| format!(r#"<a href="{}" class="mention hashtag" rel="tag">#<span>{}</span></a>"#, escape(&urls.tag(t.as_str())), escape(t.as_str())))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let tag_line = if tag_line.is_empty() { String::new() } else { format!("<p>{tag_line}</p>") };
+        let link = format!(r#"<a href="{0}">{0}</a>"#, escape(article.url.as_str()));
+        let byline = format!("By {}", escape(&article.author.display_name));
+        let teaser = article.summary.clone().unwrap_or_else(|| article.content.excerpt(400));
+        let (kind, content) = match self.config.object_type {
+            ObjectType::Note => (
+                "Note",
+                format!(
+                    r#"<p><strong>{title}</strong></p><p>{teaser}</p><p>{byline} · {link}</p>{tag_line}"#,
+                    title = escape(&article.title),
+                    teaser = escape(&teaser),
+                ),
+            ),
+            ObjectType::Article => (
+                "Article",
+                format!("{}<p>{byline} · {link}</p>{tag_line}", article.content.as_str()),
+            ),
+        };
+        let mut value = json!({
+            "id": id,
+            "type": kind,
+            "attributedTo": urls.actor(&site.username),
+            "to": [PUBLIC],
+            "cc": [urls.followers(&site.username)],
+            "content": content,
+            "url": article.url.as_str(),
+            "published": timestamp(&article.published),
+            "sensitive": article.sensitive,
+            "tag": hashtags,
+            "context": urls.context(&article.key),
+            "replies": self.replies_value(urls.replies(&article.key, None), replies),
+        });
+        if let Some(updated) = &article.updated {
+            value["updated"] = json!(timestamp(updated));
+        }
+        if let Some(lang) = &article.language {
+            value["contentMap"] = json!({ lang.as_str(): content });
+        }
+        match (self.config.object_type, article.sensitive) {
+            (ObjectType::Article, _) => {
+                value["name"] = json!(article.title);
+                value["summary"] = json!(escape(&teaser));
+            }
+            (ObjectType::Note, true) => {
+                value["summary"] = json!(article.summary.clone().unwrap_or_else(|| article.title.clone()));
+            }
+            (ObjectType::Note, false) => {}
+        }
+        if let Some(image) = &article.image {
+            value["attachment"] = json!([{
+                "type": "Document",
+                "mediaType": media_type(image.url.path()),
+                "url": image.url.as_str(),
+                "name": image.alt,
+            }]);
+            value["image"] = json!({ "type": "Image", "url": image.url.as_str() });
+        }
+        value
+    }
+
+    /// The ActivityPub id of a thread item: minted from keys for local comments, the remote
+    /// server's own for federated replies.
+    pub fn comment_id(&self, article: &Key, comment: &Comment) -> String {
+        comment.remote_ap_id.clone().unwrap_or_else(|| self.urls.comment(article, &comment.key))
+    }
+
+    /// The id of what a comment answers: its parent comment, or the article.
+    pub fn in_reply_to(&self, article: &Key, comment: &Comment) -> String {
+        match &comment.parent {
+            None => self.urls.article(article),
+            Some(p) => p.remote_ap_id.clone().unwrap_or_else(|| self.urls.comment(article, &p.key)),
+        }
+    }
+
+    /// The site page of a comment: the article's page with a `#comment-<key>` fragment.
+    pub fn comment_url(&self, article: &Article, comment: &Comment) -> String {
+        let mut url = article.url.clone();
+        url.set_fragment(Some(&format!("comment-{}", comment.key.as_str())));
+        url.to_string()
+    }
+
+    /// A local comment: a Note by its commenter, in reply to its parent, mentioning the
+    /// parent's author when that author is on another server.
+    pub fn comment(&self, article: &Article, comment: &Comment, author: &LocalActor, replies: RepliesPreview) -> Value {
+        let urls = self.urls;
+        let mut content = String::new();
+        let mut tags = Vec::new();
+        let mut cc = vec![json!(urls.followers(&author.username))];
+        if let Some((author_id, handle)) = comment.parent.as_ref().and_then(|p| p.remote_author.clone()) {
+            let shown = handle.split('@').find(|s| !s.is_empty()).unwrap_or(&handle).to_string();
+            content.push_str(&format!(
+                r#"<p><span class="h-card"><a href="{}" class="u-url mention">@<span>{}</span></a></span></p>"#,
+                escape(&author_id),
+                escape(&shown)
+            ));
+            tags.push(json!({ "type": "Mention", "href": author_id, "name": handle }));
+            cc.push(json!(author_id));
+        }
+        content.push_str(comment.content.as_str());
+        let mut value = json!({
+            "id": self.comment_id(&article.key, comment),
+            "type": "Note",
+            "attributedTo": urls.actor(&author.username),
+            "inReplyTo": self.in_reply_to(&article.key, comment),
+            "to": [PUBLIC],
+            "cc": cc,
+            "content": content,
+            "url": self.comment_url(article, comment),
+            "published": timestamp(&comment.published),
+            "sensitive": false,
+            "tag": tags,
+            "context": urls.context(&article.key),
+            "replies": self.replies_value(urls.replies(&article.key, Some(&comment.key)), replies),
+        });
+        if let Some(updated) = &comment.updated {
+            value["updated"] = json!(timestamp(updated));
+        }
+        if let Some(lang) = &article.language {
+            value["contentMap"] = json!({ lang.as_str(): value["content"].clone() });
+        }
+        value
+    }
+
+    /// What a deleted article or comment answers (with 410). A deleted comment keeps its place
+    /// in the thread: `inReplyTo`, `context` and `replies` stay, so its replies can be found.
+    pub fn tombstone(&self, id: String, deleted: Option<&DateTime<Utc>>, former_type: &str) -> Value {
+        let mut value = json!({ "id": id, "type": "Tombstone", "formerType": former_type });
+        if let Some(t) = deleted {
+            value["deleted"] = json!(timestamp(t));
+        }
+        value
+    }
+
+    pub fn comment_tombstone(&self, article: &Article, comment: &Comment, deleted: Option<&DateTime<Utc>>) -> Value {
+        let mut value = self.tombstone(self.comment_id(&article.key, comment), deleted, "Note");
+        value["inReplyTo"] = json!(self.in_reply_to(&article.key, comment));
+        value["context"] = json!(self.urls.context(&article.key));
+        value["replies"] = json!(self.urls.replies(&article.key, Some(&comment.key)));
+        value
+    }
+
+    /// The Create of an article, as the outbox lists it.
+    pub fn create(&self, article: &Article, site: &LocalActor, object: Value) -> Value {
+        json!({
+            "id": self.urls.article_activity(&article.key),
+            "type": "Create",
+            "actor": self.urls.actor(&site.username),
+            "published": timestamp(&article.published),
+            "to": [PUBLIC],
+            "cc": [self.urls.followers(&site.username)],
+            "object": object,
+        })
+    }
+
+    /// A paged `OrderedCollection`'s front: its size and a link to page 1.
+    pub fn collection(&self, id: &str, total: i64) -> Value {
+        let mut value = json!({ "id": id, "type": "OrderedCollection", "totalItems": total });
+        if total > 0 {
+            value["first"] = json!(format!("{id}?page=1"));
+            value["last"] = json!(format!("{id}?page={}", last_page(total)));
+        }
+        value
+    }
+
+    /// Page `page` (from 1) of a collection of `total` items.
+    pub fn collection_page(&self, id: &str, page: i64, total: i64, items: Vec<Value>) -> Value {
+        let mut value = json!({
+            "id": format!("{id}?page={page}"),
+            "type": "OrderedCollectionPage",
+            "partOf": id,
+            "totalItems": total,
+            "orderedItems": items,
+        });
+        if page < last_page(total) {
+            value["next"] = json!(format!("{id}?page={}", page + 1));
+        }
+        if page > 1 {
+            value["prev"] = json!(format!("{id}?page={}", page - 1));
+        }
+        value
+    }
+}
+
+fn last_page(total: i64) -> i64 {
+    ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
+}
+
+/// The media type of an image, from its file extension.
+pub fn media_type(path: &str) -> &'static str {
+    let ext = path.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
+    match ext.as_str() {
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "svg" => "image/svg+xml",
+        _ => "image/jpeg",
+    }
+}
+
+/// Whether a comment author is local, for callers that need the local actor.
+pub fn local_author(comment: &Comment) -> Option<&LocalActor> {
+    match &comment.author {
+        CommentAuthor::Local(actor) => Some(actor),
+        CommentAuthor::Remote { .. } => None,
+    }
+}
+

@@ -1,0 +1,116 @@
+//! Discovery: WebFinger (`acct:user@host` and actor URLs), host-meta, NodeInfo 2.1.
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::http::error::{AppError, AppResult};
+use crate::startup::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/webfinger", get(webfinger))
+        .route("/.well-known/host-meta", get(host_meta))
+        .route("/.well-known/host-meta.json", get(host_meta_json))
+        .route("/.well-known/nodeinfo", get(nodeinfo_links))
+        .route("/nodeinfo/2.1", get(nodeinfo))
+}
+
+#[derive(Deserialize)]
+struct WebfingerQuery {
+    resource: Option<String>,
+}
+
+/// The username a WebFinger resource names on this host: `acct:user@host`, `user@host`, or the
+/// actor's URL. `None` when it names another host or is not of these forms.
+fn username_of(resource: &str, state: &AppState) -> Option<String> {
+    let actor_prefix = format!("{}/users/", state.urls.base());
+    if let Some(rest) = resource.strip_prefix(&actor_prefix) {
+        let decoded = percent_encoding::percent_decode_str(rest).decode_utf8().ok()?;
+        return (!decoded.contains('/')).then(|| decoded.to_string());
+    }
+    let acct = resource.strip_prefix("acct:").unwrap_or(resource);
+    let acct = acct.strip_prefix('@').unwrap_or(acct);
+    let (user, host) = acct.rsplit_once('@')?;
+    (host.eq_ignore_ascii_case(&state.config.domain()) && !user.is_empty()).then(|| user.to_ascii_lowercase())
+}
+
+async fn webfinger(State(state): State<AppState>, Query(q): Query<WebfingerQuery>) -> AppResult<Response> {
+    let resource = q.resource.ok_or_else(|| AppError::bad_request("the resource parameter is missing"))?;
+    let username = username_of(&resource, &state)
+        .ok_or_else(|| AppError::not_found(format!("'{resource}' is not an account of this server")))?;
+    let actor = state
+        .store
+        .actor_by_username(&username)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no account '{username}' here")))?;
+    let actor_url = state.urls.actor(&actor.username);
+    let profile = match actor.kind {
+        crate::domain::ActorKind::Site => state.config.site_url().to_string(),
+        crate::domain::ActorKind::Person => actor_url.clone(),
+    };
+    let body = json!({
+        "subject": format!("acct:{}@{}", actor.username, state.config.domain()),
+        "aliases": [actor_url],
+        "links": [
+            { "rel": "self", "type": "application/activity+json", "href": actor_url },
+            { "rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile },
+        ]
+    });
+    Ok(([(header::CONTENT_TYPE, "application/jrd+json")], Json(body)).into_response())
+}
+
+async fn host_meta(State(state): State<AppState>) -> Response {
+    let template = format!("{}/.well-known/webfinger?resource={{uri}}", state.urls.base());
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  <Link rel=\"lrdd\" template=\"{}\"/>\n</XRD>\n",
+        crate::domain::html::escape(&template)
+    );
+    ([(header::CONTENT_TYPE, "application/xrd+xml; charset=utf-8")], xml).into_response()
+}
+
+async fn host_meta_json(State(state): State<AppState>) -> Response {
+    let template = format!("{}/.well-known/webfinger?resource={{uri}}", state.urls.base());
+    Json(json!({ "links": [{ "rel": "lrdd", "template": template }] })).into_response()
+}
+
+async fn nodeinfo_links(State(state): State<AppState>) -> Response {
+    Json(json!({
+        "links": [{ "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": state.urls.nodeinfo() }]
+    }))
+    .into_response()
+}
+
+async fn nodeinfo(State(state): State<AppState>) -> AppResult<Response> {
+    let stats = state.store.stats().await?;
+    let body = json!({
+        "version": "2.1",
+        "software": {
+            "name": "threadbridge",
+            "version": env!("CARGO_PKG_VERSION"),
+            "homepage": state.config.site_url().to_string(),
+        },
+        "protocols": ["activitypub"],
+        "services": { "inbound": [], "outbound": [] },
+        "openRegistrations": false,
+        "usage": {
+            "users": {
+                "total": stats.local_actors,
+                "activeMonth": stats.active_month,
+                "activeHalfyear": stats.active_half_year,
+            },
+            "localPosts": stats.local_posts,
+        },
+        "metadata": { "nodeName": state.config.site_name },
+    });
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"")],
+        Json(body),
+    )
+        .into_response())
+}

@@ -1,0 +1,32 @@
+//! The HTTP surface: one router made of the federation routes, discovery, the admin API and a
+//! health check, with errors answered as JSON.
+
+pub mod error;
+pub mod extract;
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use tower_http::trace::TraceLayer;
+
+use crate::startup::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .merge(crate::federation::routes::router())
+        .merge(crate::federation::wellknown::router())
+        .merge(crate::admin::router(max_body))
+        .route("/health", get(health))
+        .fallback(not_found)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn not_found() -> error::AppError {
+    error::AppError::new(StatusCode::NOT_FOUND, "no such route")
+}

@@ -1,0 +1,18 @@
+//! threadbridge: a site's articles and reader comments, bridged into ActivityPub.
+//!
+//! A tour, in the order a request meets them:
+//! - [`config`]: every setting, from the environment.
+//! - [`startup`]: builds the application on a listener the caller bound, and runs it.
+//! - [`http`]: the router, extractors (admin auth, JSON bodies, content negotiation), errors.
+//! - [`admin`]: the admin API the site drives (articles, comments, threads).
+//! - [`federation`]: what the fediverse sees: actors, objects, collections, WebFinger, NodeInfo.
+//! - [`domain`]: articles, comments, threads, usernames and HTML, as pure logic.
+//! - [`store`]: the `Store` interface with its SQLite and PostgreSQL implementations.
+
+pub mod admin;
+pub mod config;
+pub mod domain;
+pub mod federation;
+pub mod http;
+pub mod startup;
+pub mod store;

@@ -1,0 +1,97 @@
+//! Builds the application: opens and migrates the store, makes sure the site actor exists with
+//! its keys, and serves on a listener the caller bound (port 0 in tests).
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::domain::LocalActor;
+use crate::federation::keys;
+use crate::federation::objects::Renderer;
+use crate::federation::urls::Urls;
+use crate::store::{self, Store};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub urls: Urls,
+    /// The site actor, as stored at start-up.
+    pub site: Arc<LocalActor>,
+}
+
+impl AppState {
+    pub fn renderer(&self) -> Renderer<'_> {
+        Renderer { urls: &self.urls, config: &self.config }
+    }
+}
+
+/// Opens the store and applies its migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let store = store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Prepares the service on `listener`; nothing is served until [`Application::run`].
+    pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Application> {
+        config.validate().map_err(anyhow::Error::msg)?;
+        if config.dev {
+            tracing::warn!("THREADBRIDGE_DEV is on: http:// and loopback peers are allowed. Never run a public server like this.");
+        }
+        if config.admin_token.as_deref().is_none_or(str::is_empty) {
+            tracing::warn!("THREADBRIDGE_ADMIN_TOKEN is not set: every admin request will be refused");
+        }
+        let store = open_store(&config).await?;
+        let site = store.ensure_site_actor(&config.site_username, &config.site_name).await?;
+        let site = keys::with_keys(store.as_ref(), site).await?;
+        let urls = Urls::new(config.base_url());
+        let state = AppState { config: Arc::new(config), store, urls, site: Arc::new(site) };
+        Ok(Application { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let app = crate::http::router(self.state);
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,652 @@
+//! The SQL both back-ends share, and [`sql_store!`], which implements [`super::Store`] over it
+//! for one `sqlx` database type. The queries are plain runtime SQL with `$n` placeholders, which
+//! SQLite and PostgreSQL both read; where the two engines differ, the back-end's own module
+//! supplies the piece (how a write transaction begins).
+
+macro_rules! actor_columns {
+    ($p:literal) => {
+        concat!(
+            $p, ".id AS actor_id, ", $p, ".username AS actor_username, ", $p, ".kind AS actor_kind, ",
+            $p, ".site_username AS actor_site_username, ", $p, ".display_name AS actor_display_name, ",
+            $p, ".public_key_pem AS actor_public_key_pem, ", $p, ".created_at AS actor_created_at"
+        )
+    };
+}
+
+macro_rules! select_actor {
+    () => {
+        concat!("SELECT ", actor_columns!("au"), " FROM actors au ")
+    };
+}
+
+macro_rules! select_article {
+    () => {
+        concat!(
+            "SELECT ar.id, ar.key, ar.title, ar.url, ar.content, ar.summary, ar.tags, ar.image_url, ",
+            "ar.image_alt, ar.language, ar.sensitive, ar.published, ar.updated, ar.deleted_at, ",
+            actor_columns!("au"),
+            " FROM articles ar JOIN actors au ON au.id = ar.author_id "
+        )
+    };
+}
+
+macro_rules! select_comment {
+    () => {
+        concat!(
+            "SELECT c.id, c.article_id, c.key, c.origin, c.status, c.content, c.published, c.updated, ",
+            "c.remote_ap_id, c.remote_author_ap_id, c.remote_author_name, c.remote_author_handle, ",
+            "c.remote_author_url, p.id AS parent_id, p.key AS parent_key, p.remote_ap_id AS parent_remote_ap_id, ",
+            "p.remote_author_ap_id AS parent_remote_author_ap_id, p.remote_author_handle AS parent_remote_author_handle, ",
+            actor_columns!("au"),
+            " FROM comments c LEFT JOIN comments p ON p.id = c.parent_id LEFT JOIN actors au ON au.id = c.author_id "
+        )
+    };
+}
+
+/// The shown replies: visible ones, and deleted ones that still have replies (placeholders).
+macro_rules! shown_reply {
+    () => {
+        " AND (c.status = 'visible' OR (c.status = 'deleted' AND EXISTS (SELECT 1 FROM comments k WHERE k.parent_id = c.id))) "
+    };
+}
+
+/// Implements `Store` for `$store`, which has a `pool: sqlx::Pool<$db>` field and an
+/// `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, $db>, sqlx::Error>`.
+macro_rules! sql_store {
+    ($store:ty, $db:ty, $migrator:expr) => {
+        use async_trait::async_trait;
+        use chrono::Utc;
+        use sqlx::Row as _;
+
+        use crate::domain::{
+            self, username, ActorKind, Article, ArticleDraft, Comment, CommentAuthor, CommentDraft,
+            Key, LocalActor, Origin, ParentRef, SiteAuthor, Status, Tag, Upserted,
+        };
+        use crate::domain::html::SafeHtml;
+        use crate::store::{Page, Stats, Store, StoreError, StoreResult, Thread};
+
+        type DbRow = <$db as sqlx::Database>::Row;
+        type Tx = sqlx::Transaction<'static, $db>;
+
+        fn actor_from_row(row: &DbRow) -> Result<LocalActor, sqlx::Error> {
+            Ok(LocalActor {
+                id: row.try_get("actor_id")?,
+                username: row.try_get("actor_username")?,
+                kind: ActorKind::parse(&row.try_get::<String, _>("actor_kind")?),
+                display_name: row.try_get("actor_display_name")?,
+                site_username: row.try_get("actor_site_username")?,
+                public_key_pem: row.try_get("actor_public_key_pem")?,
+                created_at: row.try_get("actor_created_at")?,
+            })
+        }
+
+        fn article_from_row(row: &DbRow) -> Result<Article, sqlx::Error> {
+            let url: String = row.try_get("url")?;
+            let tags: String = row.try_get("tags")?;
+            let tags: Vec<String> = serde_json::from_str(&tags).unwrap_or_default();
+            let image_url: Option<String> = row.try_get("image_url")?;
+            Ok(Article {
+                id: row.try_get("id")?,
+                key: Key::from_store(row.try_get("key")?),
+                title: row.try_get("title")?,
+                url: url::Url::parse(&url).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                content: SafeHtml::from_store(row.try_get("content")?),
+                summary: row.try_get("summary")?,
+                author: actor_from_row(row)?,
+                tags: tags.iter().filter_map(|t| Tag::parse(t).ok()).collect(),
+                published: row.try_get("published")?,
+                updated: row.try_get("updated")?,
+                image: image_url.and_then(|u| url::Url::parse(&u).ok()).map(|url| domain::Image {
+                    url,
+                    alt: row.try_get("image_alt").ok().flatten(),
+                }),
+                language: row.try_get("language")?,
+                sensitive: row.try_get("sensitive")?,
+                deleted_at: row.try_get("deleted_at")?,
+            })
+        }
+
+        fn comment_from_row(row: &DbRow) -> Result<Comment, sqlx::Error> {
+            let origin: String = row.try_get("origin")?;
+            let origin = if origin == "remote" { Origin::Remote } else { Origin::Local };
+            let author = match origin {
+                Origin::Local => CommentAuthor::Local(actor_from_row(row)?),
+                Origin::Remote => CommentAuthor::Remote {
+                    ap_id: row.try_get::<Option<String>, _>("remote_author_ap_id")?.unwrap_or_default(),
+                    name: row.try_get::<Option<String>, _>("remote_author_name")?.unwrap_or_default(),
+                    handle: row.try_get::<Option<String>, _>("remote_author_handle")?.unwrap_or_default(),
+                    url: row.try_get::<Option<String>, _>("remote_author_url")?.unwrap_or_default(),
+                },
+            };
+            let parent_id: Option<i64> = row.try_get("parent_id")?;
+            let parent = match parent_id {
+                None => None,
+                Some(id) => {
+                    let author_ap: Option<String> = row.try_get("parent_remote_author_ap_id")?;
+                    let author_handle: Option<String> = row.try_get("parent_remote_author_handle")?;
+                    Some(ParentRef {
+                        id,
+                        key: Key::from_store(row.try_get("parent_key")?),
+                        remote_ap_id: row.try_get("parent_remote_ap_id")?,
+                        remote_author: author_ap.map(|a| (a, author_handle.unwrap_or_default())),
+                    })
+                }
+            };
+            Ok(Comment {
+                id: row.try_get("id")?,
+                article_id: row.try_get("article_id")?,
+                key: Key::from_store(row.try_get("key")?),
+                parent,
+                origin,
+                status: Status::parse(&row.try_get::<String, _>("status")?),
+                author,
+                content: SafeHtml::from_store(row.try_get("content")?),
+                published: row.try_get("published")?,
+                updated: row.try_get("updated")?,
+                remote_ap_id: row.try_get("remote_ap_id")?,
+            })
+        }
+
+        async fn actor_by_id(tx: &mut Tx, id: i64) -> StoreResult<LocalActor> {
+            let row = sqlx::query(concat!(select_actor!(), "WHERE au.id = $1"))
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
+            Ok(actor_from_row(&row)?)
+        }
+
+        /// The Person actor of a site user, created on their first article or comment.
+        async fn ensure_person(tx: &mut Tx, author: &SiteAuthor) -> StoreResult<LocalActor> {
+            let display_name = author.name.clone().unwrap_or_else(|| author.username.clone());
+            let existing = sqlx::query(concat!(select_actor!(), "WHERE au.site_username = $1"))
+                .bind(&author.username)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if let Some(row) = existing {
+                let actor = actor_from_row(&row)?;
+                if author.name.is_some() && actor.display_name != display_name {
+                    sqlx::query("UPDATE actors SET display_name = $1 WHERE id = $2")
+                        .bind(&display_name)
+                        .bind(actor.id)
+                        .execute(&mut **tx)
+                        .await?;
+                    return actor_by_id(tx, actor.id).await;
+                }
+                return Ok(actor);
+            }
+            let mut candidate = username::base_username(&author.username);
+            for attempt in 0..16u32 {
+                let inserted = sqlx::query(
+                    "INSERT INTO actors (username, kind, site_username, display_name, created_at) \
+                     VALUES ($1, 'person', $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(&candidate)
+                .bind(&author.username)
+                .bind(&display_name)
+                .bind(Utc::now())
+                .fetch_optional(&mut **tx)
+                .await?;
+                if let Some(row) = inserted {
+                    return actor_by_id(tx, row.try_get("id")?).await;
+                }
+                // Either another request created this very person, or the username is taken.
+                let raced = sqlx::query("SELECT id FROM actors WHERE site_username = $1")
+                    .bind(&author.username)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                if let Some(row) = raced {
+                    return actor_by_id(tx, row.try_get("id")?).await;
+                }
+                candidate = username::disambiguated(&author.username, attempt);
+            }
+            Err(StoreError::Conflict(format!("no free username for '{}'", author.username)))
+        }
+
+        async fn article_in(tx: &mut Tx, key: &Key) -> StoreResult<Option<Article>> {
+            let row = sqlx::query(concat!(select_article!(), "WHERE ar.key = $1"))
+                .bind(key.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+            Ok(row.as_ref().map(article_from_row).transpose()?)
+        }
+
+        /// The article of a comment write: it must exist and not be deleted.
+        async fn live_article(tx: &mut Tx, key: &Key) -> StoreResult<Article> {
+            match article_in(tx, key).await? {
+                None => Err(StoreError::NotFound(format!("article '{key}' does not exist"))),
+                Some(a) if a.deleted_at.is_some() => Err(StoreError::Gone(format!("article '{key}' was deleted"))),
+                Some(a) => Ok(a),
+            }
+        }
+
+        async fn comment_in(tx: &mut Tx, article_id: i64, key: &Key) -> StoreResult<Option<Comment>> {
+            let row = sqlx::query(concat!(select_comment!(), "WHERE c.article_id = $1 AND c.key = $2"))
+                .bind(article_id)
+                .bind(key.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+            Ok(row.as_ref().map(comment_from_row).transpose()?)
+        }
+
+        fn tags_json(tags: &[Tag]) -> String {
+            serde_json::to_string(&tags.iter().map(Tag::as_str).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
+        }
+
+        /// True when storing `draft` over `stored` would change nothing.
+        fn same_article(stored: &Article, draft: &ArticleDraft, author: &LocalActor) -> bool {
+            stored.title == draft.title
+                && stored.url == draft.url
+                && stored.content == draft.content
+                && stored.summary == draft.summary
+                && stored.author.id == author.id
+                && stored.tags == draft.tags
+                && stored.image == draft.image
+                && stored.language == draft.language
+                && stored.sensitive == draft.sensitive
+                && draft.published.is_none_or(|p| p == stored.published)
+                && draft.updated.is_none_or(|u| Some(u) == stored.updated)
+        }
+
+        fn limit_offset(offset: i64, limit: i64) -> (i64, i64) {
+            (limit.clamp(0, 1000), offset.max(0))
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            async fn migrate(&self) -> StoreResult<()> {
+                $migrator.run(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn ensure_site_actor(&self, name: &str, display_name: &str) -> StoreResult<LocalActor> {
+                let mut tx = self.begin_write().await?;
+                let existing = sqlx::query(concat!(select_actor!(), "WHERE au.username = $1"))
+                    .bind(name)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let id: i64 = match existing {
+                    Some(row) => {
+                        let actor = actor_from_row(&row)?;
+                        if actor.kind != ActorKind::Site {
+                            return Err(StoreError::Conflict(format!(
+                                "the username '{name}' already belongs to a commenter; choose another THREADBRIDGE_SITE_USERNAME"
+                            )));
+                        }
+                        sqlx::query("UPDATE actors SET display_name = $1 WHERE id = $2")
+                            .bind(display_name)
+                            .bind(actor.id)
+                            .execute(&mut *tx)
+                            .await?;
+                        actor.id
+                    }
+                    None => sqlx::query(
+                        "INSERT INTO actors (username, kind, display_name, created_at) \
+                         VALUES ($1, 'site', $2, $3) RETURNING id",
+                    )
+                    .bind(name)
+                    .bind(display_name)
+                    .bind(Utc::now())
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("id")?,
+                };
+                let actor = actor_by_id(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(actor)
+            }
+
+            async fn actor_by_username(&self, name: &str) -> StoreResult<Option<LocalActor>> {
+                let row = sqlx::query(concat!(select_actor!(), "WHERE au.username = $1"))
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.as_ref().map(actor_from_row).transpose()?)
+            }
+
+            async fn set_actor_keys_if_missing(
+                &self,
+                actor_id: i64,
+                public_key_pem: &str,
+                private_key_pem: &str,
+            ) -> StoreResult<LocalActor> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "UPDATE actors SET public_key_pem = $1, private_key_pem = $2 \
+                     WHERE id = $3 AND public_key_pem IS NULL",
+                )
+                .bind(public_key_pem)
+                .bind(private_key_pem)
+                .bind(actor_id)
+                .execute(&mut *tx)
+                .await?;
+                let actor = actor_by_id(&mut tx, actor_id).await?;
+                tx.commit().await?;
+                Ok(actor)
+            }
+
+            async fn upsert_article(&self, key: &Key, draft: &ArticleDraft) -> StoreResult<(Article, Upserted)> {
+                let mut tx = self.begin_write().await?;
+                let author = ensure_person(&mut tx, &draft.author).await?;
+                let existing = article_in(&mut tx, key).await?;
+                let now = Utc::now();
+                let outcome = match existing {
+                    Some(stored) if stored.deleted_at.is_some() => {
+                        return Err(StoreError::Conflict(format!(
+                            "article '{key}' was deleted; its id cannot be used again"
+                        )));
+                    }
+                    Some(stored) if same_article(&stored, draft, &author) => return Ok((stored, Upserted::Unchanged)),
+                    Some(stored) => {
+                        sqlx::query(
+                            "UPDATE articles SET title = $1, url = $2, content = $3, summary = $4, author_id = $5, \
+                             tags = $6, image_url = $7, image_alt = $8, language = $9, sensitive = $10, \
+                             published = $11, updated = $12 WHERE id = $13",
+                        )
+                        .bind(&draft.title)
+                        .bind(draft.url.as_str())
+                        .bind(draft.content.as_str())
+                        .bind(&draft.summary)
+                        .bind(author.id)
+                        .bind(tags_json(&draft.tags))
+                        .bind(draft.image.as_ref().map(|i| i.url.to_string()))
+                        .bind(draft.image.as_ref().and_then(|i| i.alt.clone()))
+                        .bind(&draft.language)
+                        .bind(draft.sensitive)
+                        .bind(draft.published.unwrap_or(stored.published))
+                        .bind(draft.updated.unwrap_or(now))
+                        .bind(stored.id)
+                        .execute(&mut *tx)
+                        .await?;
+                        Upserted::Updated
+                    }
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO articles (key, title, url, content, summary, author_id, tags, image_url, \
+                             image_alt, language, sensitive, published, updated, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                        )
+                        .bind(key.as_str())
+                        .bind(&draft.title)
+                        .bind(draft.url.as_str())
+                        .bind(draft.content.as_str())
+                        .bind(&draft.summary)
+                        .bind(author.id)
+                        .bind(tags_json(&draft.tags))
+                        .bind(draft.image.as_ref().map(|i| i.url.to_string()))
+                        .bind(draft.image.as_ref().and_then(|i| i.alt.clone()))
+                        .bind(&draft.language)
+                        .bind(draft.sensitive)
+                        .bind(draft.published.unwrap_or(now))
+                        .bind(draft.updated)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        Upserted::Created
+                    }
+                };
+                let article = article_in(&mut tx, key)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("article '{key}' vanished")))?;
+                tx.commit().await?;
+                Ok((article, outcome))
+            }
+
+            async fn delete_article(&self, key: &Key) -> StoreResult<Article> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("UPDATE articles SET deleted_at = $1 WHERE key = $2 AND deleted_at IS NULL")
+                    .bind(Utc::now())
+                    .bind(key.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                let article = article_in(&mut tx, key)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("article '{key}' does not exist")))?;
+                tx.commit().await?;
+                Ok(article)
+            }
+
+            async fn article(&self, key: &Key) -> StoreResult<Option<Article>> {
+                let row = sqlx::query(concat!(select_article!(), "WHERE ar.key = $1"))
+                    .bind(key.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.as_ref().map(article_from_row).transpose()?)
+            }
+
+            async fn upsert_comment(
+                &self,
+                article_key: &Key,
+                key: &Key,
+                draft: &CommentDraft,
+            ) -> StoreResult<(Comment, Upserted)> {
+                let mut tx = self.begin_write().await?;
+                let article = live_article(&mut tx, article_key).await?;
+                let parent = match &draft.parent {
+                    None => None,
+                    Some(pkey) => Some(comment_in(&mut tx, article.id, pkey).await?.ok_or_else(|| {
+                        StoreError::Invalid(format!("parent '{pkey}' is not an item of article '{article_key}'"))
+                    })?),
+                };
+                let now = Utc::now();
+                let outcome = match comment_in(&mut tx, article.id, key).await? {
+                    Some(stored) => {
+                        let stored_author = match &stored.author {
+                            CommentAuthor::Local(actor) => actor.site_username.clone(),
+                            CommentAuthor::Remote { .. } => {
+                                return Err(StoreError::Conflict(format!(
+                                    "'{key}' is a federated reply; the site cannot overwrite it"
+                                )));
+                            }
+                        };
+                        if stored.is_deleted() {
+                            return Err(StoreError::Conflict(format!(
+                                "comment '{key}' was deleted; its id cannot be used again"
+                            )));
+                        }
+                        if stored_author.as_deref() != Some(draft.author.username.as_str()) {
+                            return Err(StoreError::Conflict(format!(
+                                "comment '{key}' was written by someone else; its author cannot change"
+                            )));
+                        }
+                        if stored.parent_id() != parent.as_ref().map(|p| p.id) {
+                            return Err(StoreError::Conflict(format!(
+                                "comment '{key}' answers another item; a comment cannot move in its thread"
+                            )));
+                        }
+                        // Keeps the commenter's display name current even when the comment is the same.
+                        ensure_person(&mut tx, &draft.author).await?;
+                        let same = stored.content == draft.content
+                            && draft.published.is_none_or(|p| p == stored.published);
+                        if same {
+                            let comment = comment_in(&mut tx, article.id, key).await?.unwrap_or(stored);
+                            tx.commit().await?;
+                            return Ok((comment, Upserted::Unchanged));
+                        }
+                        sqlx::query("UPDATE comments SET content = $1, published = $2, updated = $3 WHERE id = $4")
+                            .bind(draft.content.as_str())
+                            .bind(draft.published.unwrap_or(stored.published))
+                            .bind(now)
+                            .bind(stored.id)
+                            .execute(&mut *tx)
+                            .await?;
+                        Upserted::Updated
+                    }
+                    None => {
+                        let author = ensure_person(&mut tx, &draft.author).await?;
+                        sqlx::query(
+                            "INSERT INTO comments (article_id, key, parent_id, origin, status, author_id, content, \
+                             published, created_at) VALUES ($1, $2, $3, 'local', 'visible', $4, $5, $6, $7)",
+                        )
+                        .bind(article.id)
+                        .bind(key.as_str())
+                        .bind(parent.as_ref().map(|p| p.id))
+                        .bind(author.id)
+                        .bind(draft.content.as_str())
+                        .bind(draft.published.unwrap_or(now))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        Upserted::Created
+                    }
+                };
+                let comment = comment_in(&mut tx, article.id, key)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("comment '{key}' vanished")))?;
+                tx.commit().await?;
+                Ok((comment, outcome))
+            }
+
+            async fn delete_comment(&self, article_key: &Key, key: &Key) -> StoreResult<Comment> {
+                let mut tx = self.begin_write().await?;
+                let article = article_in(&mut tx, article_key)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("article '{article_key}' does not exist")))?;
+                let stored = comment_in(&mut tx, article.id, key)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("comment '{key}' does not exist in article '{article_key}'")))?;
+                if !stored.is_deleted() {
+                    sqlx::query("UPDATE comments SET status = 'deleted', content = '', deleted_at = $1 WHERE id = $2")
+                        .bind(Utc::now())
+                        .bind(stored.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let comment = comment_in(&mut tx, article.id, key)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("comment '{key}' vanished")))?;
+                tx.commit().await?;
+                Ok(comment)
+            }
+
+            async fn comment(&self, article_key: &Key, key: &Key) -> StoreResult<Option<(Article, Comment)>> {
+                let Some(article) = self.article(article_key).await? else {
+                    return Ok(None);
+                };
+                let row = sqlx::query(concat!(select_comment!(), "WHERE c.article_id = $1 AND c.key = $2"))
+                    .bind(article.id)
+                    .bind(key.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.as_ref().map(comment_from_row).transpose()?.map(|c| (article, c)))
+            }
+
+            async fn thread(&self, article_key: &Key) -> StoreResult<Option<Thread>> {
+                let Some(article) = self.article(article_key).await? else {
+                    return Ok(None);
+                };
+                let rows = sqlx::query(concat!(select_comment!(), "WHERE c.article_id = $1"))
+                    .bind(article.id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let comments = rows.iter().map(comment_from_row).collect::<Result<Vec<_>, _>>()?;
+                Ok(Some(Thread { article, comments: domain::thread::depth_first(comments) }))
+            }
+
+            async fn replies(
+                &self,
+                article_id: i64,
+                parent: Option<i64>,
+                offset: i64,
+                limit: i64,
+            ) -> StoreResult<Vec<Comment>> {
+                let (limit, offset) = limit_offset(offset, limit);
+                let rows = match parent {
+                    None => sqlx::query(concat!(
+                        select_comment!(), "WHERE c.article_id = $1 AND c.parent_id IS NULL", shown_reply!(),
+                        "ORDER BY c.published, c.id LIMIT $2 OFFSET $3"
+                    ))
+                    .bind(article_id)
+                    .bind(limit)
+                    .bind(offset)
+                    .fetch_all(&self.pool)
+                    .await?,
+                    Some(parent_id) => sqlx::query(concat!(
+                        select_comment!(), "WHERE c.article_id = $1 AND c.parent_id = $4", shown_reply!(),
+                        "ORDER BY c.published, c.id LIMIT $2 OFFSET $3"
+                    ))
+                    .bind(article_id)
+                    .bind(limit)
+                    .bind(offset)
+                    .bind(parent_id)
+                    .fetch_all(&self.pool)
+                    .await?,
+                };
+                Ok(rows.iter().map(comment_from_row).collect::<Result<Vec<_>, _>>()?)
+            }
+
+            async fn reply_count(&self, article_id: i64, parent: Option<i64>) -> StoreResult<i64> {
+                let row = match parent {
+                    None => sqlx::query(concat!(
+                        "SELECT COUNT(*) AS n FROM comments c WHERE c.article_id = $1 AND c.parent_id IS NULL",
+                        shown_reply!()
+                    ))
+                    .bind(article_id)
+                    .fetch_one(&self.pool)
+                    .await?,
+                    Some(parent_id) => sqlx::query(concat!(
+                        "SELECT COUNT(*) AS n FROM comments c WHERE c.article_id = $1 AND c.parent_id = $2",
+                        shown_reply!()
+                    ))
+                    .bind(article_id)
+                    .bind(parent_id)
+                    .fetch_one(&self.pool)
+                    .await?,
+                };
+                Ok(row.try_get("n")?)
+            }
+
+            async fn articles(&self, offset: i64, limit: i64) -> StoreResult<Page<Article>> {
+                let (limit, offset) = limit_offset(offset, limit);
+                let rows = sqlx::query(concat!(
+                    select_article!(),
+                    "WHERE ar.deleted_at IS NULL ORDER BY ar.published DESC, ar.id DESC LIMIT $1 OFFSET $2"
+                ))
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+                let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM articles WHERE deleted_at IS NULL")
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get("n")?;
+                let items = rows.iter().map(article_from_row).collect::<Result<Vec<_>, _>>()?;
+                Ok(Page { items, total })
+            }
+
+            async fn comment_count_by(&self, actor_id: i64) -> StoreResult<i64> {
+                Ok(sqlx::query("SELECT COUNT(*) AS n FROM comments WHERE author_id = $1 AND status = 'visible'")
+                    .bind(actor_id)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get("n")?)
+            }
+
+            async fn followers_count(&self, actor_id: i64) -> StoreResult<i64> {
+                Ok(sqlx::query("SELECT COUNT(*) AS n FROM followers WHERE actor_id = $1")
+                    .bind(actor_id)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get("n")?)
+            }
+
+            async fn stats(&self) -> StoreResult<Stats> {
+                let now = Utc::now();
+                let active_since = |days: i64| now - chrono::Duration::days(days);
+                let count = |sql: &'static str| sqlx::query(sql);
+                let local_actors: i64 = count("SELECT COUNT(*) AS n FROM actors").fetch_one(&self.pool).await?.try_get("n")?;
+                let active = "SELECT COUNT(DISTINCT author_id) AS n FROM comments WHERE author_id IS NOT NULL AND published >= $1";
+                let active_month: i64 = count(active).bind(active_since(30)).fetch_one(&self.pool).await?.try_get("n")?;
+                let active_half_year: i64 = count(active).bind(active_since(180)).fetch_one(&self.pool).await?.try_get("n")?;
+                let local_posts: i64 = count(
+                    "SELECT (SELECT COUNT(*) FROM articles WHERE deleted_at IS NULL) + \
+                     (SELECT COUNT(*) FROM comments WHERE origin = 'local' AND status = 'visible') AS n",
+                )
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?;
+                Ok(Stats { local_actors, active_half_year, active_month, local_posts })
+            }
+        }
+    };
+}
+
