@@ -24,6 +24,7 @@ usage: $0 [BINARY] [options]
   --threads N            wrk threads (default 2)
   --connections N        wrk connections for the article run (default 32)
   --thread-connections N wrk connections for the admin thread run (default 4)
+  --wrk-timeout T        wrk per-request timeout (default 30s)
   --comments N           comments to seed on the thread article (default 10000)
   --authors N            distinct comment authors (default 500)
   --seed-threads N       parallel seeding connections (default 4)
@@ -43,6 +44,7 @@ DURATION=10s
 WRK_THREADS=2
 WRK_CONNS=32
 THREAD_CONNS=4
+WRK_TIMEOUT=30s
 COMMENTS=10000
 AUTHORS=500
 SEED_THREADS=4
@@ -61,6 +63,7 @@ while (($#)); do
         --threads) WRK_THREADS=${2:?}; shift 2 ;;
         --connections) WRK_CONNS=${2:?}; shift 2 ;;
         --thread-connections) THREAD_CONNS=${2:?}; shift 2 ;;
+        --wrk-timeout) WRK_TIMEOUT=${2:?}; shift 2 ;;
         --comments) COMMENTS=${2:?}; shift 2 ;;
         --authors) AUTHORS=${2:?}; shift 2 ;;
         --seed-threads) SEED_THREADS=${2:?}; shift 2 ;;
@@ -199,8 +202,9 @@ to_ms() { # wrk duration (123.45us / 1.23ms / 1.02s / 2.00m) -> milliseconds
 run_wrk() {
     local name=$1 url=$2 conns=$3
     shift 3
-    wrk -t"$WRK_THREADS" -c"$conns" -d2s "$@" "$url" >/dev/null 2>&1 || true
-    wrk -t"$WRK_THREADS" -c"$conns" -d"$DURATION" --latency "$@" "$url" >"$TMP/wrk-$name.txt" 2>&1 ||
+    # --timeout: wrk's default of 2 s would drop slow (debug-build, big-thread) responses from the stats
+    wrk -t"$WRK_THREADS" -c"$conns" -d2s --timeout "$WRK_TIMEOUT" "$@" "$url" >/dev/null 2>&1 || true
+    wrk -t"$WRK_THREADS" -c"$conns" -d"$DURATION" --timeout "$WRK_TIMEOUT" --latency "$@" "$url" >"$TMP/wrk-$name.txt" 2>&1 ||
         die "wrk failed: $(cat "$TMP/wrk-$name.txt")"
     local f=$TMP/wrk-$name.txt
     {
@@ -338,9 +342,11 @@ say "sequential GET $THREAD_PATH (up to $LAT_REQUESTS requests / 90 s)"
 start_sampler
 python3 "$CLIENT" latency --url "$BASE$THREAD_PATH" --token "$TOKEN" --requests "$LAT_REQUESTS" \
     --max-seconds 90 --expect-comments "$COMMENTS" >"$TMP/lat.kv" || die "thread latency run failed"
+RSS_THREAD_SEQ=$(stop_sampler)
+start_sampler
 say "wrk $THREAD_PATH (-t$WRK_THREADS -c$THREAD_CONNS -d$DURATION)"
 run_wrk thread "$BASE$THREAD_PATH" "$THREAD_CONNS" -H "Authorization: Bearer $TOKEN"
-RSS_THREAD_LOAD=$(stop_sampler)
+RSS_THREAD_WRK=$(stop_sampler)
 sleep 1
 RSS_END=$(proc_kb VmRSS)
 HWM_END=$(proc_kb VmHWM)
@@ -383,7 +389,7 @@ row() { printf '  %-38s %s\n' "$1" "$2"; }
     row "database size after seeding" "$DB_SIZE"
     row "first request (cold)" "$(kv "$TMP/lat.kv" FIRST_MS) ms"
     row "sequential, n=$(kv "$TMP/lat.kv" N), keep-alive" "p50 $(kv "$TMP/lat.kv" P50_MS) ms  p90 $(kv "$TMP/lat.kv" P90_MS) ms  p99 $(kv "$TMP/lat.kv" P99_MS) ms  (min $(kv "$TMP/lat.kv" MIN_MS), max $(kv "$TMP/lat.kv" MAX_MS))"
-    row "wrk -t$WRK_THREADS -c$THREAD_CONNS -d$DURATION" "$(printf '%.1f req/s   p50 %s ms  p90 %s ms  p99 %s ms' "$(kv "$TMP/wrk-thread.kv" RPS)" \
+    row "wrk -t$WRK_THREADS -c$THREAD_CONNS -d$DURATION, n=$(kv "$TMP/wrk-thread.kv" REQS)" "$(printf '%.1f req/s   p50 %s ms  p90 %s ms  p99 %s ms' "$(kv "$TMP/wrk-thread.kv" RPS)" \
         "$(kv "$TMP/wrk-thread.kv" P50)" "$(kv "$TMP/wrk-thread.kv" P90)" "$(kv "$TMP/wrk-thread.kv" P99)")"
     bad=$(kv "$TMP/wrk-thread.kv" NON2XX)
     [[ -z "$bad" ]] || row "WARNING thread" "$bad non-2xx/3xx responses"
@@ -392,8 +398,15 @@ row() { printf '  %-38s %s\n' "$1" "$2"; }
     row "idle after start (VmRSS)" "$(mib "$RSS_IDLE")  (VmHWM $(mib "$HWM_IDLE"))"
     row "after seeding $COMMENTS comments (VmRSS)" "$(mib "$RSS_SEEDED")"
     row "max VmRSS under article load" "$(mib "$RSS_AP_LOAD")"
-    row "max VmRSS under thread load" "$(mib "$RSS_THREAD_LOAD")"
+    row "max VmRSS, sequential thread requests" "$(mib "$RSS_THREAD_SEQ")"
+    row "max VmRSS, thread under wrk -c$THREAD_CONNS" "$(mib "$RSS_THREAD_WRK")"
     row "peak (VmHWM at the end)" "$(mib "$HWM_END")"
     row "after the load (VmRSS)" "$(mib "$RSS_END")"
     line
+    warned=0
+    for n in tb nginx thread; do
+        bad=$(kv "$TMP/wrk-$n.kv" SOCKERR)
+        [[ -z "$bad" ]] || { row "WARNING: wrk socket errors ($n)" "$bad"; warned=1; }
+    done
+    ((warned == 0)) || line
 }

@@ -24,7 +24,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn renderer(&self) -> Renderer<'_> {
-        Renderer { urls: &self.urls, config: &self.config }
+        Renderer {
+            urls: &self.urls,
+            config: &self.config,
+        }
     }
 }
 
@@ -48,13 +51,22 @@ impl Application {
             tracing::warn!("THREADBRIDGE_DEV is on: http:// and loopback peers are allowed. Never run a public server like this.");
         }
         if config.admin_token.as_deref().is_none_or(str::is_empty) {
-            tracing::warn!("THREADBRIDGE_ADMIN_TOKEN is not set: every admin request will be refused");
+            tracing::warn!(
+                "THREADBRIDGE_ADMIN_TOKEN is not set: every admin request will be refused"
+            );
         }
         let store = open_store(&config).await?;
-        let site = store.ensure_site_actor(&config.site_username, &config.site_name).await?;
+        let site = store
+            .ensure_site_actor(&config.site_username, &config.site_name)
+            .await?;
         let site = keys::with_keys(store.as_ref(), site).await?;
         let urls = Urls::new(config.base_url());
-        let state = AppState { config: Arc::new(config), store, urls, site: Arc::new(site) };
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+            urls,
+            site: Arc::new(site),
+        };
         Ok(Application { listener, state })
     }
 
@@ -67,9 +79,14 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let app = crate::http::router(self.state);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }
 

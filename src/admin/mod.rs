@@ -17,7 +17,10 @@ use crate::startup::AppState;
 
 pub fn router(max_body_bytes: usize) -> Router<AppState> {
     Router::new()
-        .route("/api/admin/articles/{key}", put(put_article).delete(delete_article).get(get_article))
+        .route(
+            "/api/admin/articles/{key}",
+            put(put_article).delete(delete_article).get(get_article),
+        )
         .route("/api/admin/articles/{key}/thread", get(get_thread))
         .route(
             "/api/admin/articles/{key}/comments/{ckey}",
@@ -48,10 +51,18 @@ async fn put_article(
     let draft = input.parse().map_err(AppError::unprocessable)?;
     let (article, outcome) = state.store.upsert_article(&key, &draft).await?;
     tracing::info!(?outcome, "article stored");
-    Ok((upsert_status(outcome), Json(views::article(&state.renderer(), &article))).into_response())
+    Ok((
+        upsert_status(outcome),
+        Json(views::article(&state.renderer(), &article)),
+    )
+        .into_response())
 }
 
-async fn get_article(_: Admin, State(state): State<AppState>, AppPath(raw_key): AppPath<String>) -> AppResult<Response> {
+async fn get_article(
+    _: Admin,
+    State(state): State<AppState>,
+    AppPath(raw_key): AppPath<String>,
+) -> AppResult<Response> {
     let key = key(&raw_key, "article key")?;
     let article = state
         .store
@@ -62,21 +73,34 @@ async fn get_article(_: Admin, State(state): State<AppState>, AppPath(raw_key): 
 }
 
 #[tracing::instrument(skip_all, fields(key = %raw_key))]
-async fn delete_article(_: Admin, State(state): State<AppState>, AppPath(raw_key): AppPath<String>) -> AppResult<Response> {
+async fn delete_article(
+    _: Admin,
+    State(state): State<AppState>,
+    AppPath(raw_key): AppPath<String>,
+) -> AppResult<Response> {
     let key = key(&raw_key, "article key")?;
     let article = state.store.delete_article(&key).await?;
     tracing::info!("article deleted");
     Ok(Json(views::article(&state.renderer(), &article)).into_response())
 }
 
-async fn get_thread(_: Admin, State(state): State<AppState>, AppPath(raw_key): AppPath<String>) -> AppResult<Response> {
+async fn get_thread(
+    _: Admin,
+    State(state): State<AppState>,
+    AppPath(raw_key): AppPath<String>,
+) -> AppResult<Response> {
     let key = key(&raw_key, "article key")?;
     let thread = state
         .store
         .thread(&key)
         .await?
         .ok_or_else(|| AppError::not_found(format!("article '{key}' does not exist")))?;
-    Ok(Json(views::thread(&state.renderer(), &thread.article, &thread.comments)).into_response())
+    Ok(Json(views::thread(
+        &state.renderer(),
+        &thread.article,
+        &thread.comments,
+    ))
+    .into_response())
 }
 
 #[tracing::instrument(skip_all, fields(key = %raw_key, comment = %raw_ckey))]
@@ -86,26 +110,43 @@ async fn put_comment(
     AppPath((raw_key, raw_ckey)): AppPath<(String, String)>,
     AppJson(input): AppJson<CommentInput>,
 ) -> AppResult<Response> {
-    let (article_key, comment_key) = (key(&raw_key, "article key")?, key(&raw_ckey, "comment key")?);
+    let (article_key, comment_key) = (
+        key(&raw_key, "article key")?,
+        key(&raw_ckey, "comment key")?,
+    );
     let draft = input.parse().map_err(AppError::unprocessable)?;
-    let (comment, outcome) = state.store.upsert_comment(&article_key, &comment_key, &draft).await?;
-    tracing::info!(?outcome, "comment stored");
-    let article = state
+    let (comment, outcome) = state
         .store
-        .article(&article_key)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("article '{article_key}' does not exist")))?;
+        .upsert_comment(&article_key, &comment_key, &draft)
+        .await?;
+    tracing::info!(?outcome, "comment stored");
+    let article =
+        state.store.article(&article_key).await?.ok_or_else(|| {
+            AppError::not_found(format!("article '{article_key}' does not exist"))
+        })?;
     let depth = comment_depth(&state, &article_key, &comment).await?;
-    Ok((upsert_status(outcome), Json(views::comment(&state.renderer(), &article, &comment, depth))).into_response())
+    Ok((
+        upsert_status(outcome),
+        Json(views::comment(&state.renderer(), &article, &comment, depth)),
+    )
+        .into_response())
 }
 
 /// A comment's depth, counted up its parents (1 for a reply to the article).
-async fn comment_depth(state: &AppState, article: &Key, comment: &crate::domain::Comment) -> AppResult<usize> {
+async fn comment_depth(
+    state: &AppState,
+    article: &Key,
+    comment: &crate::domain::Comment,
+) -> AppResult<usize> {
     let mut depth = 1;
     let mut parent = comment.parent.as_ref().map(|p| p.key.clone());
     while let Some(key) = parent {
         depth += 1;
-        parent = state.store.comment(article, &key).await?.and_then(|(_, c)| c.parent.map(|p| p.key));
+        parent = state
+            .store
+            .comment(article, &key)
+            .await?
+            .and_then(|(_, c)| c.parent.map(|p| p.key));
         if depth > 10_000 {
             break;
         }
@@ -119,14 +160,19 @@ async fn delete_comment(
     State(state): State<AppState>,
     AppPath((raw_key, raw_ckey)): AppPath<(String, String)>,
 ) -> AppResult<Response> {
-    let (article_key, comment_key) = (key(&raw_key, "article key")?, key(&raw_ckey, "comment key")?);
-    let comment = state.store.delete_comment(&article_key, &comment_key).await?;
-    tracing::info!("comment deleted");
-    let article = state
+    let (article_key, comment_key) = (
+        key(&raw_key, "article key")?,
+        key(&raw_ckey, "comment key")?,
+    );
+    let comment = state
         .store
-        .article(&article_key)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("article '{article_key}' does not exist")))?;
+        .delete_comment(&article_key, &comment_key)
+        .await?;
+    tracing::info!("comment deleted");
+    let article =
+        state.store.article(&article_key).await?.ok_or_else(|| {
+            AppError::not_found(format!("article '{article_key}' does not exist"))
+        })?;
     let depth = comment_depth(&state, &article_key, &comment).await?;
     Ok(Json(views::comment(&state.renderer(), &article, &comment, depth)).into_response())
 }

@@ -84,11 +84,20 @@ pub fn article(render: &Renderer<'_>, article: &Article) -> ArticleView {
         image: article.image.clone(),
         language: article.language.clone(),
         sensitive: article.sensitive,
-        status: if article.deleted_at.is_some() { "deleted" } else { "published" },
+        status: if article.deleted_at.is_some() {
+            "deleted"
+        } else {
+            "published"
+        },
     }
 }
 
-pub fn comment(render: &Renderer<'_>, article: &Article, comment: &Comment, depth: usize) -> CommentView {
+pub fn comment(
+    render: &Renderer<'_>,
+    article: &Article,
+    comment: &Comment,
+    depth: usize,
+) -> CommentView {
     let author = match (&comment.author, comment.is_deleted()) {
         (_, true) => None,
         (CommentAuthor::Local(actor), false) => Some(AuthorView {
@@ -97,11 +106,23 @@ pub fn comment(render: &Renderer<'_>, article: &Article, comment: &Comment, dept
             handle: render.handle(&actor.username),
             url: render.urls.actor(&actor.username),
         }),
-        (CommentAuthor::Remote { name, handle, url, ap_id }, false) => Some(AuthorView {
+        (
+            CommentAuthor::Remote {
+                name,
+                handle,
+                url,
+                ap_id,
+            },
+            false,
+        ) => Some(AuthorView {
             username: None,
             name: name.clone(),
             handle: handle.clone(),
-            url: if url.is_empty() { ap_id.clone() } else { url.clone() },
+            url: if url.is_empty() {
+                ap_id.clone()
+            } else {
+                url.clone()
+            },
         }),
     };
     CommentView {
@@ -125,7 +146,14 @@ pub fn thread(render: &Renderer<'_>, article_value: &Article, comments: &[Commen
         article: article(render, article_value),
         comments: comments
             .iter()
-            .map(|c| comment(render, article_value, c, depths.get(&c.id).copied().unwrap_or(1)))
+            .map(|c| {
+                comment(
+                    render,
+                    article_value,
+                    c,
+                    depths.get(&c.id).copied().unwrap_or(1),
+                )
+            })
             .collect(),
     }
 }

@@ -104,7 +104,9 @@ impl Tag {
         if ok {
             Ok(Tag(name.to_string()))
         } else {
-            Err(format!("tag '{raw}' must be letters, digits and _ (at most 100)"))
+            Err(format!(
+                "tag '{raw}' must be letters, digits and _ (at most 100)"
+            ))
         }
     }
 
@@ -205,7 +207,12 @@ impl Status {
 pub enum CommentAuthor {
     Local(LocalActor),
     /// A fediverse account (replies that came in through the inbox).
-    Remote { ap_id: String, name: String, handle: String, url: String },
+    Remote {
+        ap_id: String,
+        name: String,
+        handle: String,
+        url: String,
+    },
 }
 
 /// What a comment knows of the item it answers (the article when it has no parent).
@@ -232,6 +239,7 @@ pub struct Comment {
     pub content: SafeHtml,
     pub published: DateTime<Utc>,
     pub updated: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
     /// The ActivityPub id of a remote comment; local ids are derived from keys.
     pub remote_ap_id: Option<String>,
 }

@@ -29,12 +29,20 @@ pub fn router() -> Router<AppState> {
         .route("/articles/{key}/replies", get(article_replies))
         .route("/articles/{key}/context", get(context))
         .route("/articles/{key}/comments/{ckey}", get(comment))
-        .route("/articles/{key}/comments/{ckey}/replies", get(comment_replies))
+        .route(
+            "/articles/{key}/comments/{ckey}/replies",
+            get(comment_replies),
+        )
 }
 
 /// An ActivityPub document with its `@context`.
 pub fn activity_json(status: StatusCode, value: Value) -> Response {
-    (status, [(header::CONTENT_TYPE, FEDERATION_CONTENT_TYPE)], axum::Json(document(value))).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, FEDERATION_CONTENT_TYPE)],
+        axum::Json(document(value)),
+    )
+        .into_response()
 }
 
 fn ok(value: Value) -> Response {
@@ -54,7 +62,9 @@ impl PageQuery {
             Some("true") => Ok(Some(1)),
             Some(raw) => match raw.parse::<i64>() {
                 Ok(n) if (1..=1_000_000).contains(&n) => Ok(Some(n)),
-                _ => Err(AppError::bad_request(format!("page must be a number from 1, not '{raw}'"))),
+                _ => Err(AppError::bad_request(format!(
+                    "page must be a number from 1, not '{raw}'"
+                ))),
             },
         }
     }
@@ -68,7 +78,11 @@ async fn local_actor(state: &AppState, username: &str) -> AppResult<crate::domai
         .ok_or_else(|| AppError::not_found(format!("no actor '{username}' here")))
 }
 
-async fn actor(State(state): State<AppState>, AppPath(username): AppPath<String>, wants: Wants) -> AppResult<Response> {
+async fn actor(
+    State(state): State<AppState>,
+    AppPath(username): AppPath<String>,
+    wants: Wants,
+) -> AppResult<Response> {
     let actor = local_actor(&state, &username).await?;
     if wants == Wants::Html {
         return Ok(Redirect::to(state.config.site_url().as_str()).into_response());
@@ -77,20 +91,29 @@ async fn actor(State(state): State<AppState>, AppPath(username): AppPath<String>
     Ok(ok(state.renderer().actor(&actor)))
 }
 
-async fn outbox(State(state): State<AppState>, AppPath(username): AppPath<String>, Query(q): Query<PageQuery>) -> AppResult<Response> {
+async fn outbox(
+    State(state): State<AppState>,
+    AppPath(username): AppPath<String>,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Response> {
     let actor = local_actor(&state, &username).await?;
     let render = state.renderer();
     let id = state.urls.outbox(&actor.username);
     if actor.kind == ActorKind::Person {
         let total = state.store.comment_count_by(actor.id).await?;
-        return Ok(ok(json!({ "id": id, "type": "OrderedCollection", "totalItems": total })));
+        return Ok(ok(
+            json!({ "id": id, "type": "OrderedCollection", "totalItems": total }),
+        ));
     }
     let page = q.number()?;
     let Some(page) = page else {
         let total = state.store.articles(0, 0).await?.total;
         return Ok(ok(render.collection(&id, total)));
     };
-    let articles = state.store.articles((page - 1) * PAGE_SIZE, PAGE_SIZE).await?;
+    let articles = state
+        .store
+        .articles((page - 1) * PAGE_SIZE, PAGE_SIZE)
+        .await?;
     let mut items = Vec::with_capacity(articles.items.len());
     for article in &articles.items {
         let object = article_object(&state, article).await?;
@@ -99,15 +122,25 @@ async fn outbox(State(state): State<AppState>, AppPath(username): AppPath<String
     Ok(ok(render.collection_page(&id, page, articles.total, items)))
 }
 
-async fn followers(State(state): State<AppState>, AppPath(username): AppPath<String>) -> AppResult<Response> {
+async fn followers(
+    State(state): State<AppState>,
+    AppPath(username): AppPath<String>,
+) -> AppResult<Response> {
     let actor = local_actor(&state, &username).await?;
     let total = state.store.followers_count(actor.id).await?;
-    Ok(ok(json!({ "id": state.urls.followers(&actor.username), "type": "OrderedCollection", "totalItems": total })))
+    Ok(ok(
+        json!({ "id": state.urls.followers(&actor.username), "type": "OrderedCollection", "totalItems": total }),
+    ))
 }
 
-async fn following(State(state): State<AppState>, AppPath(username): AppPath<String>) -> AppResult<Response> {
+async fn following(
+    State(state): State<AppState>,
+    AppPath(username): AppPath<String>,
+) -> AppResult<Response> {
     let actor = local_actor(&state, &username).await?;
-    Ok(ok(json!({ "id": state.urls.following(&actor.username), "type": "OrderedCollection", "totalItems": 0 })))
+    Ok(ok(
+        json!({ "id": state.urls.following(&actor.username), "type": "OrderedCollection", "totalItems": 0 }),
+    ))
 }
 
 fn parse_key(raw: &str) -> AppResult<Key> {
@@ -124,12 +157,22 @@ async fn find_article(state: &AppState, raw: &str) -> AppResult<Article> {
 }
 
 /// The first page of an item's replies, to embed in the object.
-async fn replies_preview(state: &AppState, article: &Article, parent: Option<i64>) -> AppResult<RepliesPreview> {
-    let mut replies = state.store.replies(article.id, parent, 0, PAGE_SIZE + 1).await?;
+async fn replies_preview(
+    state: &AppState,
+    article: &Article,
+    parent: Option<i64>,
+) -> AppResult<RepliesPreview> {
+    let mut replies = state
+        .store
+        .replies(article.id, parent, 0, PAGE_SIZE + 1)
+        .await?;
     let has_more = replies.len() as i64 > PAGE_SIZE;
     replies.truncate(PAGE_SIZE as usize);
     let render = state.renderer();
-    let item_ids = replies.iter().map(|c| render.comment_id(&article.key, c)).collect();
+    let item_ids = replies
+        .iter()
+        .map(|c| render.comment_id(&article.key, c))
+        .collect();
     Ok(RepliesPreview { item_ids, has_more })
 }
 
@@ -138,29 +181,49 @@ async fn article_object(state: &AppState, article: &Article) -> AppResult<Value>
     Ok(state.renderer().article(article, &state.site, preview))
 }
 
-async fn article(State(state): State<AppState>, AppPath(key): AppPath<String>, wants: Wants) -> AppResult<Response> {
+async fn article(
+    State(state): State<AppState>,
+    AppPath(key): AppPath<String>,
+    wants: Wants,
+) -> AppResult<Response> {
     let article = find_article(&state, &key).await?;
     if wants == Wants::Html {
         return Ok(Redirect::to(article.url.as_str()).into_response());
     }
     if article.deleted_at.is_some() {
         let id = state.urls.article(&article.key);
-        return Ok(activity_json(StatusCode::GONE, state.renderer().tombstone(id, article.deleted_at.as_ref(), "Note")));
+        return Ok(activity_json(
+            StatusCode::GONE,
+            state
+                .renderer()
+                .tombstone(id, article.deleted_at.as_ref(), "Note"),
+        ));
     }
     Ok(ok(article_object(&state, &article).await?))
 }
 
-async fn article_activity(State(state): State<AppState>, AppPath(key): AppPath<String>) -> AppResult<Response> {
+async fn article_activity(
+    State(state): State<AppState>,
+    AppPath(key): AppPath<String>,
+) -> AppResult<Response> {
     let article = find_article(&state, &key).await?;
     if article.deleted_at.is_some() {
-        return Err(AppError::new(StatusCode::GONE, format!("article '{}' was deleted", article.key)));
+        return Err(AppError::new(
+            StatusCode::GONE,
+            format!("article '{}' was deleted", article.key),
+        ));
     }
     let object = article_object(&state, &article).await?;
     Ok(ok(state.renderer().create(&article, &state.site, object)))
 }
 
 /// A `replies` collection: its front, or one page of item ids.
-async fn replies_collection(state: &AppState, article: &Article, parent: Option<&Comment>, page: Option<i64>) -> AppResult<Response> {
+async fn replies_collection(
+    state: &AppState,
+    article: &Article,
+    parent: Option<&Comment>,
+    page: Option<i64>,
+) -> AppResult<Response> {
     let render = state.renderer();
     let id = state.urls.replies(&article.key, parent.map(|c| &c.key));
     let parent_id = parent.map(|c| c.id);
@@ -168,35 +231,65 @@ async fn replies_collection(state: &AppState, article: &Article, parent: Option<
     let Some(page) = page else {
         return Ok(ok(render.collection(&id, total)));
     };
-    let replies = state.store.replies(article.id, parent_id, (page - 1) * PAGE_SIZE, PAGE_SIZE).await?;
-    let items = replies.iter().map(|c| json!(render.comment_id(&article.key, c))).collect();
+    let replies = state
+        .store
+        .replies(article.id, parent_id, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+        .await?;
+    let items = replies
+        .iter()
+        .map(|c| json!(render.comment_id(&article.key, c)))
+        .collect();
     Ok(ok(render.collection_page(&id, page, total, items)))
 }
 
-async fn article_replies(State(state): State<AppState>, AppPath(key): AppPath<String>, Query(q): Query<PageQuery>) -> AppResult<Response> {
+async fn article_replies(
+    State(state): State<AppState>,
+    AppPath(key): AppPath<String>,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Response> {
     let article = find_article(&state, &key).await?;
     if article.deleted_at.is_some() {
-        return Err(AppError::new(StatusCode::GONE, format!("article '{}' was deleted", article.key)));
+        return Err(AppError::new(
+            StatusCode::GONE,
+            format!("article '{}' was deleted", article.key),
+        ));
     }
     replies_collection(&state, &article, None, q.number()?).await
 }
 
 /// The thread as one collection (FEP-7888): the article, then every shown comment in thread
 /// order.
-async fn context(State(state): State<AppState>, AppPath(key): AppPath<String>, Query(q): Query<PageQuery>) -> AppResult<Response> {
+async fn context(
+    State(state): State<AppState>,
+    AppPath(key): AppPath<String>,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Response> {
     let key = parse_key(&key)?;
-    let thread = state.store.thread(&key).await?.ok_or_else(|| AppError::not_found(format!("no article '{key}'")))?;
+    let thread = state
+        .store
+        .thread(&key)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no article '{key}'")))?;
     if thread.article.deleted_at.is_some() {
-        return Err(AppError::new(StatusCode::GONE, format!("article '{key}' was deleted")));
+        return Err(AppError::new(
+            StatusCode::GONE,
+            format!("article '{key}' was deleted"),
+        ));
     }
     let render = state.renderer();
     let mut ids = vec![state.urls.article(&key)];
-    let has_replies: std::collections::HashSet<i64> = thread.comments.iter().filter_map(Comment::parent_id).collect();
+    let has_replies: std::collections::HashSet<i64> = thread
+        .comments
+        .iter()
+        .filter_map(Comment::parent_id)
+        .collect();
     ids.extend(
         thread
             .comments
             .iter()
-            .filter(|c| c.status == Status::Visible || (c.is_deleted() && has_replies.contains(&c.id)))
+            .filter(|c| {
+                c.status == Status::Visible || (c.is_deleted() && has_replies.contains(&c.id))
+            })
             .map(|c| render.comment_id(&key, c)),
     );
     let id = state.urls.context(&key);
@@ -205,7 +298,12 @@ async fn context(State(state): State<AppState>, AppPath(key): AppPath<String>, Q
         None => render.collection(&id, total),
         Some(page) => {
             let start = ((page - 1) * PAGE_SIZE) as usize;
-            let items = ids.into_iter().skip(start).take(PAGE_SIZE as usize).map(Value::from).collect();
+            let items = ids
+                .into_iter()
+                .skip(start)
+                .take(PAGE_SIZE as usize)
+                .map(Value::from)
+                .collect();
             render.collection_page(&id, page, total, items)
         }
     };
@@ -219,17 +317,29 @@ async fn find_comment(state: &AppState, key: &str, ckey: &str) -> AppResult<(Art
         .store
         .comment(&article_key, &comment_key)
         .await?
-        .ok_or_else(|| AppError::not_found(format!("no comment '{comment_key}' in article '{article_key}'")))
+        .ok_or_else(|| {
+            AppError::not_found(format!(
+                "no comment '{comment_key}' in article '{article_key}'"
+            ))
+        })
 }
 
-async fn comment(State(state): State<AppState>, AppPath((key, ckey)): AppPath<(String, String)>, wants: Wants) -> AppResult<Response> {
+async fn comment(
+    State(state): State<AppState>,
+    AppPath((key, ckey)): AppPath<(String, String)>,
+    wants: Wants,
+) -> AppResult<Response> {
     let (article, comment) = find_comment(&state, &key, &ckey).await?;
     let render = state.renderer();
     if wants == Wants::Html {
         return Ok(Redirect::to(&render.comment_url(&article, &comment)).into_response());
     }
     if article.deleted_at.is_some() || comment.is_deleted() || comment.status != Status::Visible {
-        let tombstone = render.comment_tombstone(&article, &comment, article.deleted_at.as_ref());
+        let tombstone = render.comment_tombstone(
+            &article,
+            &comment,
+            comment.deleted_at.or(article.deleted_at).as_ref(),
+        );
         return Ok(activity_json(StatusCode::GONE, tombstone));
     }
     let CommentAuthor::Local(author) = &comment.author else {
@@ -247,7 +357,10 @@ async fn comment_replies(
 ) -> AppResult<Response> {
     let (article, comment) = find_comment(&state, &key, &ckey).await?;
     if article.deleted_at.is_some() {
-        return Err(AppError::new(StatusCode::GONE, format!("article '{}' was deleted", article.key)));
+        return Err(AppError::new(
+            StatusCode::GONE,
+            format!("article '{}' was deleted", article.key),
+        ));
     }
     replies_collection(&state, &article, Some(&comment), q.number()?).await
 }

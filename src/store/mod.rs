@@ -14,9 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::{
-    Article, ArticleDraft, Comment, CommentDraft, Key, LocalActor, Upserted,
-};
+use crate::domain::{Article, ArticleDraft, Comment, CommentDraft, Key, LocalActor, Upserted};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -76,7 +74,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The site actor, created (without keys) when it does not exist yet. The display name
     /// follows the configuration.
-    async fn ensure_site_actor(&self, username: &str, display_name: &str) -> StoreResult<LocalActor>;
+    async fn ensure_site_actor(
+        &self,
+        username: &str,
+        display_name: &str,
+    ) -> StoreResult<LocalActor>;
 
     /// Any local actor by its username.
     async fn actor_by_username(&self, username: &str) -> StoreResult<Option<LocalActor>>;
@@ -91,7 +93,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<LocalActor>;
 
     /// Creates or updates an article under the site's key.
-    async fn upsert_article(&self, key: &Key, draft: &ArticleDraft) -> StoreResult<(Article, Upserted)>;
+    async fn upsert_article(
+        &self,
+        key: &Key,
+        draft: &ArticleDraft,
+    ) -> StoreResult<(Article, Upserted)>;
 
     /// Marks an article deleted. Deleting a deleted article again is not an error.
     async fn delete_article(&self, key: &Key) -> StoreResult<Article>;

@@ -6,9 +6,41 @@
 macro_rules! actor_columns {
     ($p:literal) => {
         concat!(
-            $p, ".id AS actor_id, ", $p, ".username AS actor_username, ", $p, ".kind AS actor_kind, ",
-            $p, ".site_username AS actor_site_username, ", $p, ".display_name AS actor_display_name, ",
-            $p, ".public_key_pem AS actor_public_key_pem, ", $p, ".created_at AS actor_created_at"
+            $p,
+            ".id AS actor_id, ",
+            $p,
+            ".username AS actor_username, ",
+            $p,
+            ".kind AS actor_kind, ",
+            $p,
+            ".site_username AS actor_site_username, ",
+            $p,
+            ".display_name AS actor_display_name, ",
+            $p,
+            ".public_key_pem AS actor_public_key_pem, ",
+            $p,
+            ".created_at AS actor_created_at"
+        )
+    };
+}
+
+/// The same columns for an article's or comment's author, whose key is not needed there.
+macro_rules! author_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            ".id AS actor_id, ",
+            $p,
+            ".username AS actor_username, ",
+            $p,
+            ".kind AS actor_kind, ",
+            $p,
+            ".site_username AS actor_site_username, ",
+            $p,
+            ".display_name AS actor_display_name, ",
+            "NULL AS actor_public_key_pem, ",
+            $p,
+            ".created_at AS actor_created_at"
         )
     };
 }
@@ -24,7 +56,7 @@ macro_rules! select_article {
         concat!(
             "SELECT ar.id, ar.key, ar.title, ar.url, ar.content, ar.summary, ar.tags, ar.image_url, ",
             "ar.image_alt, ar.language, ar.sensitive, ar.published, ar.updated, ar.deleted_at, ",
-            actor_columns!("au"),
+            author_columns!("au"),
             " FROM articles ar JOIN actors au ON au.id = ar.author_id "
         )
     };
@@ -33,11 +65,11 @@ macro_rules! select_article {
 macro_rules! select_comment {
     () => {
         concat!(
-            "SELECT c.id, c.article_id, c.key, c.origin, c.status, c.content, c.published, c.updated, ",
+            "SELECT c.id, c.article_id, c.key, c.origin, c.status, c.content, c.published, c.updated, c.deleted_at, ",
             "c.remote_ap_id, c.remote_author_ap_id, c.remote_author_name, c.remote_author_handle, ",
             "c.remote_author_url, p.id AS parent_id, p.key AS parent_key, p.remote_ap_id AS parent_remote_ap_id, ",
             "p.remote_author_ap_id AS parent_remote_author_ap_id, p.remote_author_handle AS parent_remote_author_handle, ",
-            actor_columns!("au"),
+            author_columns!("au"),
             " FROM comments c LEFT JOIN comments p ON p.id = c.parent_id LEFT JOIN actors au ON au.id = c.author_id "
         )
     };
@@ -143,6 +175,7 @@ macro_rules! sql_store {
                 content: SafeHtml::from_store(row.try_get("content")?),
                 published: row.try_get("published")?,
                 updated: row.try_get("updated")?,
+                deleted_at: row.try_get("deleted_at")?,
                 remote_ap_id: row.try_get("remote_ap_id")?,
             })
         }
@@ -421,6 +454,9 @@ macro_rules! sql_store {
             ) -> StoreResult<(Comment, Upserted)> {
                 let mut tx = self.begin_write().await?;
                 let article = live_article(&mut tx, article_key).await?;
+                if draft.parent.as_ref() == Some(key) {
+                    return Err(StoreError::Invalid(format!("parent '{key}' is the comment itself: a comment cannot answer itself")));
+                }
                 let parent = match &draft.parent {
                     None => None,
                     Some(pkey) => Some(comment_in(&mut tx, article.id, pkey).await?.ok_or_else(|| {
@@ -649,4 +685,3 @@ macro_rules! sql_store {
         }
     };
 }
-

@@ -1,0 +1,264 @@
+//! How a fediverse server finds the site and its people: WebFinger, actors, host-meta, NodeInfo.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+async fn site_actor_is_followable(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let host = app.address.trim_start_matches("http://").to_string();
+    let response = app
+        .client
+        .get(app.url(&format!("/.well-known/webfinger?resource=acct:site@{host}")))
+        .send()
+        .await
+        .expect("webfinger");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/jrd+json");
+    let jrd = body_json(response).await;
+    assert_eq!(jrd["subject"], format!("acct:site@{host}"));
+    let links = jrd["links"].as_array().cloned().unwrap_or_default();
+    let self_link = links
+        .iter()
+        .find(|l| l["rel"] == "self")
+        .expect("self link");
+    assert_eq!(self_link["type"], "application/activity+json");
+    assert_eq!(self_link["href"], app.url("/users/site"));
+
+    let (status, actor) = app.ap_get(&app.url("/users/site")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(actor["type"], "Person");
+    assert_eq!(actor["preferredUsername"], "site");
+    assert_eq!(actor["name"], "Military Review");
+    assert_eq!(actor["url"], "https://news.example/");
+    assert_eq!(actor["inbox"], app.url("/users/site/inbox"));
+    assert_eq!(actor["outbox"], app.url("/users/site/outbox"));
+    assert_eq!(actor["followers"], app.url("/users/site/followers"));
+    assert_eq!(actor["endpoints"]["sharedInbox"], app.url("/inbox"));
+    assert_eq!(actor["discoverable"], true);
+    assert_eq!(actor["manuallyApprovesFollowers"], false);
+    assert_eq!(actor["publicKey"]["id"], app.url("/users/site#main-key"));
+    assert_eq!(actor["publicKey"]["owner"], app.url("/users/site"));
+    let pem = actor["publicKey"]["publicKeyPem"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    // An RSA-2048 SubjectPublicKeyInfo is 294 bytes: 392 base64 characters.
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert_eq!(b64.len(), 392, "RSA-2048 key");
+    assert!(
+        !actor.to_string().contains("PRIVATE"),
+        "no private key is ever served"
+    );
+
+    let (_, followers) = app.ap_get(&app.url("/users/site/followers")).await;
+    assert_eq!(followers["type"], "OrderedCollection");
+    assert_eq!(followers["totalItems"], 0);
+}
+
+async fn webfinger_answers_only_for_its_accounts(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let host = app.address.trim_start_matches("http://").to_string();
+    let finger = |resource: String| {
+        let url = app.url(&format!("/.well-known/webfinger?resource={resource}"));
+        let client = app.client.clone();
+        async move { client.get(url).send().await.expect("webfinger").status() }
+    };
+    assert_eq!(
+        finger(format!("acct:nobody@{host}")).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        finger("acct:site@elsewhere.example".to_string()).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(finger("garbage".to_string()).await, StatusCode::NOT_FOUND);
+    assert_eq!(finger(app.url("/users/site")).await, StatusCode::OK);
+    let missing = app
+        .client
+        .get(app.url("/.well-known/webfinger"))
+        .send()
+        .await
+        .expect("webfinger");
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    assert!(body_json(missing).await["error"].is_string());
+    let (status, _) = app.ap_get(&app.url("/users/nobody")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn commenters_become_stable_people(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.put_article("a", &article_json("Title")).await;
+    let names = [
+        "Alexander Romanov",
+        "SPB 1221",
+        "Vita vko",
+        "Александр Романов",
+        "🔥🔥",
+        "alexander romanov",
+        "site",
+    ];
+    let mut handles = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let comment = app
+            .put_comment("a", &format!("c{i}"), &comment_json(name, "text", None))
+            .await;
+        assert_eq!(
+            comment["author"]["name"], *name,
+            "the display name keeps the original"
+        );
+        handles.push(
+            comment["author"]["handle"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    let host = app.address.trim_start_matches("http://").to_string();
+    assert_eq!(handles[0], format!("@alexander_romanov@{host}"));
+    assert_eq!(handles[1], format!("@spb_1221@{host}"));
+    assert_eq!(handles[2], format!("@vita_vko@{host}"));
+    assert_eq!(handles[3], format!("@aleksandr_romanov@{host}"));
+    assert_eq!(handles[4], format!("@user@{host}"));
+    assert!(
+        handles[5].starts_with("@alexander_romanov_"),
+        "collision resolved: {}",
+        handles[5]
+    );
+    assert!(
+        handles[6].starts_with("@site_"),
+        "the site's own name is never given away: {}",
+        handles[6]
+    );
+    let unique: std::collections::HashSet<&String> = handles.iter().collect();
+    assert_eq!(unique.len(), names.len());
+
+    // The same site user gets the same actor again.
+    let again = app
+        .put_comment(
+            "a",
+            "again",
+            &comment_json("alexander romanov", "more", None),
+        )
+        .await;
+    assert_eq!(again["author"]["handle"], handles[5].as_str());
+
+    for (name, handle) in names.iter().zip(&handles) {
+        let username = handle
+            .trim_start_matches('@')
+            .split('@')
+            .next()
+            .unwrap_or_default();
+        assert!(
+            username
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+            "{username}"
+        );
+        let jrd = app
+            .client
+            .get(app.url(&format!(
+                "/.well-known/webfinger?resource=acct:{username}@{host}"
+            )))
+            .send()
+            .await
+            .expect("webfinger");
+        assert_eq!(jrd.status(), StatusCode::OK, "{handle}");
+        let (status, person) = app.ap_get(&app.url(&format!("/users/{username}"))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(person["type"], "Person");
+        assert_eq!(person["name"], *name);
+        assert!(person["publicKey"]["publicKeyPem"].is_string());
+    }
+}
+
+async fn display_name_follows_the_site(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.put_article("a", &article_json("Title")).await;
+    let mut body = comment_json("reader42", "hello", None);
+    body["author"]["name"] = "Old Name".into();
+    app.put_comment("a", "c1", &body).await;
+    body["author"]["name"] = "New Name".into();
+    let again = app.put_comment("a", "c1", &body).await;
+    assert_eq!(again["author"]["name"], "New Name");
+    let (_, person) = app
+        .ap_get(again["author"]["url"].as_str().unwrap_or_default())
+        .await;
+    assert_eq!(person["name"], "New Name");
+}
+
+async fn nodeinfo_and_host_meta(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.put_article("a", &article_json("Title")).await;
+    app.put_comment("a", "c1", &comment_json("Reader", "hello", None))
+        .await;
+    let (status, links) = app.admin_get("/.well-known/nodeinfo").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        links["links"][0]["rel"],
+        "http://nodeinfo.diaspora.software/ns/schema/2.1"
+    );
+    let href = links["links"][0]["href"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(href, app.url("/nodeinfo/2.1"));
+    let response = app.client.get(href).send().await.expect("nodeinfo");
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .contains("nodeinfo.diaspora.software/ns/schema/2.1"));
+    let info = body_json(response).await;
+    assert_eq!(info["version"], "2.1");
+    assert_eq!(info["software"]["name"], "threadbridge");
+    assert_eq!(info["protocols"], serde_json::json!(["activitypub"]));
+    assert_eq!(info["openRegistrations"], false);
+    assert_eq!(info["usage"]["localPosts"], 2);
+    assert_eq!(
+        info["usage"]["users"]["total"], 3,
+        "site, desk and one reader"
+    );
+    assert_eq!(info["metadata"]["nodeName"], "Military Review");
+
+    let xml = app
+        .client
+        .get(app.url("/.well-known/host-meta"))
+        .send()
+        .await
+        .expect("host-meta");
+    assert_eq!(xml.status(), StatusCode::OK);
+    let text = xml.text().await.unwrap_or_default();
+    assert!(
+        text.contains(&format!(
+            "template=\"{}/.well-known/webfinger?resource={{uri}}\"",
+            app.address
+        )),
+        "{text}"
+    );
+    let (_, health) = app.admin_get("/health").await;
+    assert_eq!(health["status"], "ok");
+    let (status, unknown) = app.admin_get("/no/such/route").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(unknown["error"].is_string());
+    let _: Value = unknown;
+}
+
+both_backends!(
+    site_actor_is_followable,
+    webfinger_answers_only_for_its_accounts,
+    commenters_become_stable_people,
+    display_name_follows_the_site,
+    nodeinfo_and_host_meta,
+);

@@ -1,0 +1,10 @@
+//! One integration test binary: every test drives the real HTTP surface on port 0, over a real
+//! SQLite file and (when reachable) a real PostgreSQL database.
+
+mod helpers;
+
+mod articles;
+mod bad_input;
+mod cli;
+mod discovery;
+mod thread;
