@@ -9,11 +9,7 @@ use url::Url;
 
 /// `threadbridge serve | migrate`, configured from the environment.
 #[derive(Parser, Debug, Clone)]
-#[command(
-    name = "threadbridge",
-    version,
-    about = "Bridges a site's articles and comments into ActivityPub"
-)]
+#[command(name = "threadbridge", version, about = "Bridges a site's articles and comments into ActivityPub")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -57,47 +53,22 @@ impl SiteActorType {
 #[derive(clap::Args, Clone)]
 pub struct Config {
     /// Base URL the fediverse sees (scheme, host, optional port).
-    #[arg(
-        long,
-        global = true,
-        env = "THREADBRIDGE_PUBLIC_URL",
-        default_value = "http://localhost:8080"
-    )]
+    #[arg(long, global = true, env = "THREADBRIDGE_PUBLIC_URL", default_value = "http://localhost:8080")]
     pub public_url: Url,
     /// Address to bind.
-    #[arg(
-        long,
-        global = true,
-        env = "THREADBRIDGE_LISTEN",
-        default_value = "127.0.0.1:8080"
-    )]
+    #[arg(long, global = true, env = "THREADBRIDGE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// `sqlite://...` or `postgres://...`; a SQLite file in the working directory by default.
-    #[arg(
-        long,
-        global = true,
-        env = "DATABASE_URL",
-        default_value = "sqlite://threadbridge.db"
-    )]
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://threadbridge.db")]
     pub database_url: String,
     /// Bearer token of the admin API; with none set, every admin request is refused.
     #[arg(long, global = true, env = "THREADBRIDGE_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
     /// The site actor's username.
-    #[arg(
-        long,
-        global = true,
-        env = "THREADBRIDGE_SITE_USERNAME",
-        default_value = "site"
-    )]
+    #[arg(long, global = true, env = "THREADBRIDGE_SITE_USERNAME", default_value = "site")]
     pub site_username: String,
     /// The site actor's display name.
-    #[arg(
-        long,
-        global = true,
-        env = "THREADBRIDGE_SITE_NAME",
-        default_value = "threadbridge"
-    )]
+    #[arg(long, global = true, env = "THREADBRIDGE_SITE_NAME", default_value = "threadbridge")]
     pub site_name: String,
     /// The site actor's bio (plain text).
     #[arg(long, global = true, env = "THREADBRIDGE_SITE_SUMMARY")]
@@ -109,26 +80,17 @@ pub struct Config {
     #[arg(long, global = true, env = "THREADBRIDGE_SITE_ICON")]
     pub site_icon: Option<Url>,
     /// `note` (default: full timeline display on Mastodon) or `article`.
-    #[arg(
-        long,
-        global = true,
-        env = "THREADBRIDGE_OBJECT_TYPE",
-        value_enum,
-        default_value = "note"
-    )]
+    #[arg(long, global = true, env = "THREADBRIDGE_OBJECT_TYPE", value_enum, default_value = "note")]
     pub object_type: ObjectType,
     /// `person` (default), `service` or `group`.
-    #[arg(
-        long,
-        global = true,
-        env = "THREADBRIDGE_SITE_ACTOR_TYPE",
-        value_enum,
-        default_value = "person"
-    )]
+    #[arg(long, global = true, env = "THREADBRIDGE_SITE_ACTOR_TYPE", value_enum, default_value = "person")]
     pub site_actor_type: SiteActorType,
     /// Largest admin request body accepted, in bytes.
     #[arg(long, global = true, env = "THREADBRIDGE_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Memory for rendered documents (articles, comments, collections, threads), in MiB.
+    #[arg(long, global = true, env = "THREADBRIDGE_CACHE_MB", default_value_t = 64)]
+    pub cache_megabytes: u64,
     /// `1` allows `http://` and loopback peers, for tests and local demos.
     #[arg(long, global = true, env = "THREADBRIDGE_DEV", default_value = "0", value_parser = parse_flag, action = clap::ArgAction::Set)]
     pub dev: bool,
@@ -150,15 +112,11 @@ impl Config {
 
     /// Checks what clap cannot: the public URL's shape, the site username.
     pub fn validate(&self) -> Result<(), String> {
-        if !matches!(self.public_url.scheme(), "http" | "https")
-            || self.public_url.host_str().is_none()
-        {
+        if !matches!(self.public_url.scheme(), "http" | "https") || self.public_url.host_str().is_none() {
             return Err("THREADBRIDGE_PUBLIC_URL must be an http(s) URL with a host".into());
         }
         if self.public_url.scheme() == "http" && !self.dev {
-            tracing::warn!(
-                "THREADBRIDGE_PUBLIC_URL is http://: other servers will refuse it outside dev mode"
-            );
+            tracing::warn!("THREADBRIDGE_PUBLIC_URL is http://: other servers will refuse it outside dev mode");
         }
         if crate::domain::username::is_valid_username(&self.site_username) {
             Ok(())
@@ -183,9 +141,7 @@ impl Config {
 
     /// The site's web address.
     pub fn site_url(&self) -> Url {
-        self.site_url
-            .clone()
-            .unwrap_or_else(|| self.public_url.clone())
+        self.site_url.clone().unwrap_or_else(|| self.public_url.clone())
     }
 }
 
@@ -195,10 +151,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url.as_str())
             .field("listen", &self.listen)
             .field("database_url", &redact_password(&self.database_url))
-            .field(
-                "admin_token",
-                &self.admin_token.as_ref().map(|_| "<redacted>"),
-            )
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
             .field("site_username", &self.site_username)
             .field("site_name", &self.site_name)
             .field("object_type", &self.object_type)

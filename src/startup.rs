@@ -10,6 +10,7 @@ use crate::domain::LocalActor;
 use crate::federation::keys;
 use crate::federation::objects::Renderer;
 use crate::federation::urls::Urls;
+use crate::http::cache::DocumentCache;
 use crate::store::{self, Store};
 
 /// What every handler can reach.
@@ -20,14 +21,13 @@ pub struct AppState {
     pub urls: Urls,
     /// The site actor, as stored at start-up.
     pub site: Arc<LocalActor>,
+    /// Rendered thread documents (see `http::cache`).
+    pub cache: Arc<DocumentCache>,
 }
 
 impl AppState {
     pub fn renderer(&self) -> Renderer<'_> {
-        Renderer {
-            urls: &self.urls,
-            config: &self.config,
-        }
+        Renderer { urls: &self.urls, config: &self.config }
     }
 }
 
@@ -48,25 +48,19 @@ impl Application {
     pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Application> {
         config.validate().map_err(anyhow::Error::msg)?;
         if config.dev {
-            tracing::warn!("THREADBRIDGE_DEV is on: http:// and loopback peers are allowed. Never run a public server like this.");
-        }
-        if config.admin_token.as_deref().is_none_or(str::is_empty) {
             tracing::warn!(
-                "THREADBRIDGE_ADMIN_TOKEN is not set: every admin request will be refused"
+                "THREADBRIDGE_DEV is on: http:// and loopback peers are allowed. Never run a public server like this."
             );
         }
+        if config.admin_token.as_deref().is_none_or(str::is_empty) {
+            tracing::warn!("THREADBRIDGE_ADMIN_TOKEN is not set: every admin request will be refused");
+        }
         let store = open_store(&config).await?;
-        let site = store
-            .ensure_site_actor(&config.site_username, &config.site_name)
-            .await?;
+        let site = store.ensure_site_actor(&config.site_username, &config.site_name).await?;
         let site = keys::with_keys(store.as_ref(), site).await?;
         let urls = Urls::new(config.base_url());
-        let state = AppState {
-            config: Arc::new(config),
-            store,
-            urls,
-            site: Arc::new(site),
-        };
+        let cache = Arc::new(DocumentCache::new(config.cache_megabytes.saturating_mul(1024 * 1024)));
+        let state = AppState { config: Arc::new(config), store, urls, site: Arc::new(site), cache };
         Ok(Application { listener, state })
     }
 
@@ -79,14 +73,9 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
-    pub async fn run(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = crate::http::router(self.state);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
     }
 }
 

@@ -36,6 +36,9 @@ CREATE TABLE articles (
     sensitive   BOOLEAN NOT NULL DEFAULT FALSE,
     published   TIMESTAMPTZ NOT NULL,
     updated     TIMESTAMPTZ,
+    -- Bumped by every change to the article or its thread: what cached documents are checked
+    -- against, so every process serves the current thread.
+    version     BIGINT NOT NULL DEFAULT 0,
     -- A deleted article keeps its row: its id answers 410 and is never reused.
     deleted_at  TIMESTAMPTZ,
     created_at  TIMESTAMPTZ NOT NULL

@@ -36,6 +36,9 @@ CREATE TABLE articles (
     sensitive   BOOLEAN NOT NULL DEFAULT 0,
     published   TEXT NOT NULL,
     updated     TEXT,
+    -- Bumped by every change to the article or its thread: what cached documents are checked
+    -- against, so every process serves the current thread.
+    version     INTEGER NOT NULL DEFAULT 0,
     -- A deleted article keeps its row: its id answers 410 and is never reused.
     deleted_at  TEXT,
     created_at  TEXT NOT NULL

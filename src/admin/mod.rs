@@ -3,6 +3,8 @@
 
 pub mod views;
 
+use std::time::Duration;
+
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,21 +13,16 @@ use axum::{Json, Router};
 
 use crate::domain::input::{ArticleInput, CommentInput};
 use crate::domain::{Key, Upserted};
+use crate::http::cache::Rendered;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{Admin, AppJson, AppPath};
 use crate::startup::AppState;
 
 pub fn router(max_body_bytes: usize) -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/admin/articles/{key}",
-            put(put_article).delete(delete_article).get(get_article),
-        )
+        .route("/api/admin/articles/{key}", put(put_article).delete(delete_article).get(get_article))
         .route("/api/admin/articles/{key}/thread", get(get_thread))
-        .route(
-            "/api/admin/articles/{key}/comments/{ckey}",
-            put(put_comment).delete(delete_comment),
-        )
+        .route("/api/admin/articles/{key}/comments/{ckey}", put(put_comment).delete(delete_comment))
         .layer(DefaultBodyLimit::max(max_body_bytes))
 }
 
@@ -50,12 +47,9 @@ async fn put_article(
     let key = key(&raw_key, "article key")?;
     let draft = input.parse().map_err(AppError::unprocessable)?;
     let (article, outcome) = state.store.upsert_article(&key, &draft).await?;
+    state.cache.article_changed(&article.key, article.version);
     tracing::info!(?outcome, "article stored");
-    Ok((
-        upsert_status(outcome),
-        Json(views::article(&state.renderer(), &article)),
-    )
-        .into_response())
+    Ok((upsert_status(outcome), Json(views::article(&state.renderer(), &article))).into_response())
 }
 
 async fn get_article(
@@ -80,27 +74,30 @@ async fn delete_article(
 ) -> AppResult<Response> {
     let key = key(&raw_key, "article key")?;
     let article = state.store.delete_article(&key).await?;
+    state.cache.article_changed(&article.key, article.version);
     tracing::info!("article deleted");
     Ok(Json(views::article(&state.renderer(), &article)).into_response())
 }
 
-async fn get_thread(
-    _: Admin,
-    State(state): State<AppState>,
-    AppPath(raw_key): AppPath<String>,
-) -> AppResult<Response> {
+/// The thread, served from the cache while the article's version is unchanged (checked on
+/// every request, so the site always reads its latest write, whichever process took it).
+async fn get_thread(_: Admin, State(state): State<AppState>, AppPath(raw_key): AppPath<String>) -> AppResult<Response> {
     let key = key(&raw_key, "article key")?;
-    let thread = state
-        .store
-        .thread(&key)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("article '{key}' does not exist")))?;
-    Ok(Json(views::thread(
-        &state.renderer(),
-        &thread.article,
-        &thread.comments,
-    ))
-    .into_response())
+    let cache_key = format!("thread {key}");
+    let rendered = state
+        .cache
+        .get_or_render(state.store.as_ref(), &key, cache_key, Duration::ZERO, || async {
+            let thread = state
+                .store
+                .thread(&key)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("article '{key}' does not exist")))?;
+            let view = views::thread(&state.renderer(), &thread.article, &thread.comments);
+            let body = serde_json::to_vec(&view).map_err(AppError::internal)?;
+            Ok(Rendered { status: StatusCode::OK, content_type: "application/json", body: body.into() })
+        })
+        .await?;
+    Ok(rendered.into_response())
 }
 
 #[tracing::instrument(skip_all, fields(key = %raw_key, comment = %raw_ckey))]
@@ -110,43 +107,27 @@ async fn put_comment(
     AppPath((raw_key, raw_ckey)): AppPath<(String, String)>,
     AppJson(input): AppJson<CommentInput>,
 ) -> AppResult<Response> {
-    let (article_key, comment_key) = (
-        key(&raw_key, "article key")?,
-        key(&raw_ckey, "comment key")?,
-    );
+    let (article_key, comment_key) = (key(&raw_key, "article key")?, key(&raw_ckey, "comment key")?);
     let draft = input.parse().map_err(AppError::unprocessable)?;
-    let (comment, outcome) = state
-        .store
-        .upsert_comment(&article_key, &comment_key, &draft)
-        .await?;
+    let (comment, outcome) = state.store.upsert_comment(&article_key, &comment_key, &draft).await?;
     tracing::info!(?outcome, "comment stored");
-    let article =
-        state.store.article(&article_key).await?.ok_or_else(|| {
-            AppError::not_found(format!("article '{article_key}' does not exist"))
-        })?;
+    let article = state
+        .store
+        .article(&article_key)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("article '{article_key}' does not exist")))?;
+    state.cache.article_changed(&article.key, article.version);
     let depth = comment_depth(&state, &article_key, &comment).await?;
-    Ok((
-        upsert_status(outcome),
-        Json(views::comment(&state.renderer(), &article, &comment, depth)),
-    )
-        .into_response())
+    Ok((upsert_status(outcome), Json(views::comment(&state.renderer(), &article, &comment, depth))).into_response())
 }
 
 /// A comment's depth, counted up its parents (1 for a reply to the article).
-async fn comment_depth(
-    state: &AppState,
-    article: &Key,
-    comment: &crate::domain::Comment,
-) -> AppResult<usize> {
+async fn comment_depth(state: &AppState, article: &Key, comment: &crate::domain::Comment) -> AppResult<usize> {
     let mut depth = 1;
     let mut parent = comment.parent.as_ref().map(|p| p.key.clone());
     while let Some(key) = parent {
         depth += 1;
-        parent = state
-            .store
-            .comment(article, &key)
-            .await?
-            .and_then(|(_, c)| c.parent.map(|p| p.key));
+        parent = state.store.comment(article, &key).await?.and_then(|(_, c)| c.parent.map(|p| p.key));
         if depth > 10_000 {
             break;
         }
@@ -160,19 +141,15 @@ async fn delete_comment(
     State(state): State<AppState>,
     AppPath((raw_key, raw_ckey)): AppPath<(String, String)>,
 ) -> AppResult<Response> {
-    let (article_key, comment_key) = (
-        key(&raw_key, "article key")?,
-        key(&raw_ckey, "comment key")?,
-    );
-    let comment = state
-        .store
-        .delete_comment(&article_key, &comment_key)
-        .await?;
+    let (article_key, comment_key) = (key(&raw_key, "article key")?, key(&raw_ckey, "comment key")?);
+    let comment = state.store.delete_comment(&article_key, &comment_key).await?;
     tracing::info!("comment deleted");
-    let article =
-        state.store.article(&article_key).await?.ok_or_else(|| {
-            AppError::not_found(format!("article '{article_key}' does not exist"))
-        })?;
+    let article = state
+        .store
+        .article(&article_key)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("article '{article_key}' does not exist")))?;
+    state.cache.article_changed(&article.key, article.version);
     let depth = comment_depth(&state, &article_key, &comment).await?;
     Ok(Json(views::comment(&state.renderer(), &article, &comment, depth)).into_response())
 }

@@ -9,11 +9,11 @@ use crate::domain::{Article, Comment, CommentAuthor, Image, Key, Origin, Status,
 use crate::federation::objects::Renderer;
 
 #[derive(Serialize)]
-pub struct AuthorView {
+pub struct AuthorView<'a> {
     /// The site's username (local), absent for remote authors.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    pub name: String,
+    pub username: Option<&'a str>,
+    pub name: &'a str,
     /// `@user@host` on the fediverse.
     pub handle: String,
     /// Where the author's profile is (their actor).
@@ -21,14 +21,14 @@ pub struct AuthorView {
 }
 
 #[derive(Serialize)]
-pub struct ArticleView {
+pub struct ArticleView<'a> {
     pub key: Key,
     pub ap_id: String,
     pub title: String,
     pub url: String,
     pub content: String,
     pub summary: Option<String>,
-    pub author: AuthorView,
+    pub author: AuthorView<'a>,
     pub tags: Vec<Tag>,
     pub published: DateTime<Utc>,
     pub updated: Option<DateTime<Utc>>,
@@ -40,15 +40,15 @@ pub struct ArticleView {
 }
 
 #[derive(Serialize)]
-pub struct CommentView {
-    pub id: Key,
+pub struct CommentView<'a> {
+    pub id: &'a Key,
     pub ap_id: String,
-    pub parent: Option<Key>,
+    pub parent: Option<&'a Key>,
     pub origin: Origin,
     pub status: Status,
     /// Null for a deleted comment.
-    pub author: Option<AuthorView>,
-    pub content: String,
+    pub author: Option<AuthorView<'a>>,
+    pub content: &'a str,
     pub published: DateTime<Utc>,
     pub updated: Option<DateTime<Utc>>,
     /// 1 for a reply to the article.
@@ -58,12 +58,12 @@ pub struct CommentView {
 }
 
 #[derive(Serialize)]
-pub struct ThreadView {
-    pub article: ArticleView,
-    pub comments: Vec<CommentView>,
+pub struct ThreadView<'a> {
+    pub article: ArticleView<'a>,
+    pub comments: Vec<CommentView<'a>>,
 }
 
-pub fn article(render: &Renderer<'_>, article: &Article) -> ArticleView {
+pub fn article<'a>(render: &Renderer<'_>, article: &'a Article) -> ArticleView<'a> {
     let author = &article.author;
     ArticleView {
         key: article.key.clone(),
@@ -73,8 +73,8 @@ pub fn article(render: &Renderer<'_>, article: &Article) -> ArticleView {
         content: article.content.as_str().to_string(),
         summary: article.summary.clone(),
         author: AuthorView {
-            username: author.site_username.clone(),
-            name: author.display_name.clone(),
+            username: author.site_username.as_deref(),
+            name: &author.display_name,
             handle: render.handle(&author.username),
             url: render.urls.actor(&author.username),
         },
@@ -84,55 +84,34 @@ pub fn article(render: &Renderer<'_>, article: &Article) -> ArticleView {
         image: article.image.clone(),
         language: article.language.clone(),
         sensitive: article.sensitive,
-        status: if article.deleted_at.is_some() {
-            "deleted"
-        } else {
-            "published"
-        },
+        status: if article.deleted_at.is_some() { "deleted" } else { "published" },
     }
 }
 
-pub fn comment(
-    render: &Renderer<'_>,
-    article: &Article,
-    comment: &Comment,
-    depth: usize,
-) -> CommentView {
+pub fn comment<'a>(render: &Renderer<'_>, article: &Article, comment: &'a Comment, depth: usize) -> CommentView<'a> {
     let author = match (&comment.author, comment.is_deleted()) {
         (_, true) => None,
         (CommentAuthor::Local(actor), false) => Some(AuthorView {
-            username: actor.site_username.clone(),
-            name: actor.display_name.clone(),
+            username: actor.site_username.as_deref(),
+            name: &actor.display_name,
             handle: render.handle(&actor.username),
             url: render.urls.actor(&actor.username),
         }),
-        (
-            CommentAuthor::Remote {
-                name,
-                handle,
-                url,
-                ap_id,
-            },
-            false,
-        ) => Some(AuthorView {
+        (CommentAuthor::Remote { name, handle, url, ap_id }, false) => Some(AuthorView {
             username: None,
-            name: name.clone(),
+            name,
             handle: handle.clone(),
-            url: if url.is_empty() {
-                ap_id.clone()
-            } else {
-                url.clone()
-            },
+            url: if url.is_empty() { ap_id.clone() } else { url.clone() },
         }),
     };
     CommentView {
-        id: comment.key.clone(),
+        id: &comment.key,
         ap_id: render.comment_id(&article.key, comment),
-        parent: comment.parent.as_ref().map(|p| p.key.clone()),
+        parent: comment.parent.as_ref().map(|p| &p.key),
         origin: comment.origin,
         status: comment.status,
         author,
-        content: comment.content.as_str().to_string(),
+        content: comment.content.as_str(),
         published: comment.published,
         updated: comment.updated,
         depth,
@@ -140,20 +119,13 @@ pub fn comment(
     }
 }
 
-pub fn thread(render: &Renderer<'_>, article_value: &Article, comments: &[Comment]) -> ThreadView {
+pub fn thread<'a>(render: &Renderer<'_>, article_value: &'a Article, comments: &'a [Comment]) -> ThreadView<'a> {
     let depths: HashMap<i64, usize> = crate::domain::thread::depths(comments);
     ThreadView {
         article: article(render, article_value),
         comments: comments
             .iter()
-            .map(|c| {
-                comment(
-                    render,
-                    article_value,
-                    c,
-                    depths.get(&c.id).copied().unwrap_or(1),
-                )
-            })
+            .map(|c| comment(render, article_value, c, depths.get(&c.id).copied().unwrap_or(1)))
             .collect(),
     }
 }

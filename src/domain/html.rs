@@ -27,9 +27,7 @@ impl SafeHtml {
     /// on a word boundary.
     pub fn excerpt(&self, max: usize) -> String {
         // A space before every tag keeps words of adjacent blocks apart once tags are gone.
-        let text = ammonia::Builder::empty()
-            .clean(&self.0.replace('<', " <"))
-            .to_string();
+        let text = ammonia::Builder::empty().clean(&self.0.replace('<', " <")).to_string();
         let text = html_unescape_basic(&text);
         let words: Vec<&str> = text.split_whitespace().collect();
         let mut out = String::new();
@@ -139,9 +137,7 @@ pub fn assemble(parts: &[String]) -> SafeHtml {
 /// `<p>`, `</p>`, `<br>` or `<a href=...>`.
 pub fn looks_like_html(content: &str) -> bool {
     let bytes = content.as_bytes();
-    bytes
-        .windows(2)
-        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+    bytes.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
 }
 
 /// Turns a plain-text comment into HTML: paragraphs at blank lines, `<br>` at single line
@@ -152,17 +148,10 @@ pub fn text_to_html(text: &str) -> SafeHtml {
     let mut html = String::new();
     for block in text.split("\n\n").map(str::trim).filter(|b| !b.is_empty()) {
         let lines: Vec<&str> = block.lines().collect();
-        if let Some(name) = lines[0]
-            .strip_prefix("Quote:")
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-        {
+        if let Some(name) = lines[0].strip_prefix("Quote:").map(str::trim).filter(|n| !n.is_empty()) {
             html.push_str(&blockquote(Some(name), &lines[1..]));
         } else if lines.iter().all(|l| l.starts_with('>')) {
-            let quoted: Vec<&str> = lines
-                .iter()
-                .map(|l| l.trim_start_matches('>').trim())
-                .collect();
+            let quoted: Vec<&str> = lines.iter().map(|l| l.trim_start_matches('>').trim()).collect();
             html.push_str(&blockquote(None, &quoted));
         } else {
             html.push_str(&paragraph(&lines));
@@ -177,14 +166,8 @@ fn paragraph(lines: &[&str]) -> String {
 }
 
 fn blockquote(author: Option<&str>, lines: &[&str]) -> String {
-    let cite = author
-        .map(|name| format!("<p><cite>{}</cite> wrote:</p>", escape(name)))
-        .unwrap_or_default();
-    let body = if lines.is_empty() {
-        String::new()
-    } else {
-        paragraph(lines)
-    };
+    let cite = author.map(|name| format!("<p><cite>{}</cite> wrote:</p>", escape(name))).unwrap_or_default();
+    let body = if lines.is_empty() { String::new() } else { paragraph(lines) };
     format!("<blockquote>{cite}{body}</blockquote>")
 }
 
@@ -199,17 +182,12 @@ mod tests {
         let s = clean.as_str();
         assert!(!s.contains("script") && !s.contains("onclick") && !s.contains("iframe"));
         assert!(!s.contains("javascript:") && !s.contains("data:") && !s.contains("style"));
-        assert!(
-            s.contains(r#"<a href="https://ok.example/" rel="nofollow noopener noreferrer">b</a>"#),
-            "{s}"
-        );
+        assert!(s.contains(r#"<a href="https://ok.example/" rel="nofollow noopener noreferrer">b</a>"#), "{s}");
     }
 
     #[test]
     fn named_quote_becomes_blockquote() {
-        let html = text_to_html(
-            "Quote: siberalt\nthe bazaars of the Kuril Islands.\n\nBut what <about> them?",
-        );
+        let html = text_to_html("Quote: siberalt\nthe bazaars of the Kuril Islands.\n\nBut what <about> them?");
         assert_eq!(
             html.as_str(),
             "<blockquote><p><cite>siberalt</cite> wrote:</p><p>the bazaars of the Kuril Islands.</p></blockquote><p>But what &lt;about&gt; them?</p>"
@@ -219,10 +197,7 @@ mod tests {
     #[test]
     fn chevron_quote_and_line_breaks() {
         let html = text_to_html("> quoted line\n\nfirst\nsecond");
-        assert_eq!(
-            html.as_str(),
-            "<blockquote><p>quoted line</p></blockquote><p>first<br>second</p>"
-        );
+        assert_eq!(html.as_str(), "<blockquote><p>quoted line</p></blockquote><p>first<br>second</p>");
     }
 
     #[test]

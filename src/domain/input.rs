@@ -68,11 +68,7 @@ impl ArticleInput {
             None | Some("") => None,
             Some(s) => Some(non_blank("summary", s, MAX_SUMMARY)?),
         };
-        let tags = self
-            .tags
-            .iter()
-            .map(|t| Tag::parse(t))
-            .collect::<Result<Vec<_>, _>>()?;
+        let tags = self.tags.iter().map(|t| Tag::parse(t)).collect::<Result<Vec<_>, _>>()?;
         if tags.len() > MAX_TAGS {
             return Err(format!("tags: at most {MAX_TAGS}"));
         }
@@ -80,10 +76,7 @@ impl ArticleInput {
             None => None,
             Some(img) => Some(Image {
                 url: web_url("image.url", &img.url)?,
-                alt: img
-                    .alt
-                    .map(|a| a.trim().to_string())
-                    .filter(|a| !a.is_empty()),
+                alt: img.alt.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()),
             }),
         };
         let language = match self.language {
@@ -111,13 +104,11 @@ impl CommentInput {
         if self.content.trim().is_empty() {
             return Err("content must not be empty".into());
         }
-        let format = self
-            .format
-            .unwrap_or(if html::looks_like_html(&self.content) {
-                ContentFormat::Html
-            } else {
-                ContentFormat::Text
-            });
+        let format = self.format.unwrap_or(if html::looks_like_html(&self.content) {
+            ContentFormat::Html
+        } else {
+            ContentFormat::Text
+        });
         let content = match format {
             ContentFormat::Html => html::sanitize(&self.content),
             ContentFormat::Text => html::text_to_html(&self.content),
@@ -154,10 +145,7 @@ fn non_blank(field: &str, value: &str, max: usize) -> Result<String, String> {
     if value.chars().count() > max {
         return Err(format!("{field} is longer than {max} characters"));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(format!("{field} must not contain control characters"));
     }
     Ok(value.to_string())
@@ -175,9 +163,7 @@ fn timestamp(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, St
     raw.map(|r| {
         DateTime::parse_from_rfc3339(r.trim())
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| {
-                format!("{field} must be an RFC 3339 timestamp such as 2015-09-22T06:45:00+03:00")
-            })
+            .map_err(|_| format!("{field} must be an RFC 3339 timestamp such as 2015-09-22T06:45:00+03:00"))
     })
     .transpose()
 }
@@ -186,16 +172,12 @@ fn timestamp(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, St
 fn language_tag(raw: &str) -> Result<String, String> {
     let mut parts = raw.trim().split('-');
     let primary = parts.next().unwrap_or_default();
-    let primary_ok =
-        (2..=3).contains(&primary.len()) && primary.chars().all(|c| c.is_ascii_alphabetic());
-    let rest_ok =
-        parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    let primary_ok = (2..=3).contains(&primary.len()) && primary.chars().all(|c| c.is_ascii_alphabetic());
+    let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
     if primary_ok && rest_ok {
         Ok(raw.trim().to_string())
     } else {
-        Err(format!(
-            "language '{raw}' is not a language tag such as en or pt-BR"
-        ))
+        Err(format!("language '{raw}' is not a language tag such as en or pt-BR"))
     }
 }
 
@@ -204,9 +186,7 @@ mod tests {
     use super::*;
 
     fn article(json: serde_json::Value) -> Result<ArticleDraft, String> {
-        serde_json::from_value::<ArticleInput>(json)
-            .map_err(|e| e.to_string())?
-            .parse()
+        serde_json::from_value::<ArticleInput>(json).map_err(|e| e.to_string())?.parse()
     }
 
     #[test]

@@ -98,15 +98,12 @@ pub struct Tag(String);
 impl Tag {
     pub fn parse(raw: &str) -> Result<Tag, String> {
         let name = raw.trim().trim_start_matches('#');
-        let ok = !name.is_empty()
-            && name.chars().count() <= 100
-            && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+        let ok =
+            !name.is_empty() && name.chars().count() <= 100 && name.chars().all(|c| c.is_alphanumeric() || c == '_');
         if ok {
             Ok(Tag(name.to_string()))
         } else {
-            Err(format!(
-                "tag '{raw}' must be letters, digits and _ (at most 100)"
-            ))
+            Err(format!("tag '{raw}' must be letters, digits and _ (at most 100)"))
         }
     }
 
@@ -154,6 +151,8 @@ pub struct Article {
     pub language: Option<String>,
     pub sensitive: bool,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Counts every change to the article and its thread.
+    pub version: i64,
 }
 
 /// A comment as the site wrote it, checked.

@@ -9,21 +9,14 @@ use super::Comment;
 /// (which the store never produces) are placed at the top level rather than lost.
 pub fn depth_first(mut comments: Vec<Comment>) -> Vec<Comment> {
     comments.sort_by(|a, b| a.published.cmp(&b.published).then(a.id.cmp(&b.id)));
-    let index: HashMap<i64, usize> = comments
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.id, i))
-        .collect();
+    let index: HashMap<i64, usize> = comments.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
     let mut children: HashMap<Option<i64>, Vec<usize>> = HashMap::new();
     for (i, c) in comments.iter().enumerate() {
         let parent = c.parent_id().filter(|p| index.contains_key(p));
         children.entry(parent).or_default().push(i);
     }
     let mut order = Vec::with_capacity(comments.len());
-    let mut stack: Vec<usize> = children
-        .get(&None)
-        .map(|v| v.iter().rev().copied().collect())
-        .unwrap_or_default();
+    let mut stack: Vec<usize> = children.get(&None).map(|v| v.iter().rev().copied().collect()).unwrap_or_default();
     while let Some(i) = stack.pop() {
         order.push(i);
         if let Some(kids) = children.get(&Some(comments[i].id)) {
@@ -36,8 +29,7 @@ pub fn depth_first(mut comments: Vec<Comment>) -> Vec<Comment> {
 
 /// Depth of each comment (1 for a reply to the article), by comment id.
 pub fn depths(comments: &[Comment]) -> HashMap<i64, usize> {
-    let parents: HashMap<i64, Option<i64>> =
-        comments.iter().map(|c| (c.id, c.parent_id())).collect();
+    let parents: HashMap<i64, Option<i64>> = comments.iter().map(|c| (c.id, c.parent_id())).collect();
     let mut depths = HashMap::new();
     for c in comments {
         let mut depth = 1;

@@ -16,9 +16,7 @@ pub const MAX_LEN: usize = 30;
 pub fn is_valid_username(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_LEN
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// The base username of a site name: ASCII, lowercase, `[a-z0-9_]`, at most [`MAX_LEN`].

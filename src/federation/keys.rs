@@ -16,7 +16,5 @@ pub async fn with_keys(store: &dyn Store, actor: LocalActor) -> StoreResult<Loca
         .await
         .map_err(|e| StoreError::Other(format!("key generation stopped: {e}")))?
         .map_err(|e| StoreError::Other(format!("key generation failed: {e}")))?;
-    store
-        .set_actor_keys_if_missing(actor.id, &keypair.public_key, &keypair.private_key)
-        .await
+    store.set_actor_keys_if_missing(actor.id, &keypair.public_key, &keypair.private_key).await
 }

@@ -68,20 +68,15 @@ impl Renderer<'_> {
             ActorKind::Site => (
                 self.config.site_actor_type.as_str(),
                 self.config.site_name.clone(),
-                self.config.site_summary.clone().unwrap_or_else(|| {
-                    format!(
-                        "Articles and reader discussions of {}",
-                        self.config.site_name
-                    )
-                }),
+                self.config
+                    .site_summary
+                    .clone()
+                    .unwrap_or_else(|| format!("Articles and reader discussions of {}", self.config.site_name)),
                 true,
             ),
-            ActorKind::Person => (
-                "Person",
-                actor.display_name.clone(),
-                format!("Comments on {}", self.config.site_name),
-                false,
-            ),
+            ActorKind::Person => {
+                ("Person", actor.display_name.clone(), format!("Comments on {}", self.config.site_name), false)
+            }
         };
         let mut value = json!({
             "id": id,
@@ -101,8 +96,7 @@ impl Renderer<'_> {
             "published": timestamp(&actor.created_at),
         });
         if let Some(pem) = &actor.public_key_pem {
-            value["publicKey"] =
-                json!({ "id": urls.key_id(&actor.username), "owner": id, "publicKeyPem": pem });
+            value["publicKey"] = json!({ "id": urls.key_id(&actor.username), "owner": id, "publicKeyPem": pem });
         }
         if let (ActorKind::Site, Some(icon)) = (actor.kind, &self.config.site_icon) {
             value["icon"] = json!({ "type": "Image", "url": icon.as_str(), "mediaType": media_type(icon.path()) });
@@ -145,17 +139,10 @@ impl Renderer<'_> {
             })
             .collect::<Vec<_>>()
             .join(" ");
-        let tag_line = if tag_line.is_empty() {
-            String::new()
-        } else {
-            format!("<p>{tag_line}</p>")
-        };
+        let tag_line = if tag_line.is_empty() { String::new() } else { format!("<p>{tag_line}</p>") };
         let link = format!(r#"<a href="{0}">{0}</a>"#, escape(article.url.as_str()));
         let byline = format!("By {}", escape(&article.author.display_name));
-        let teaser = article
-            .summary
-            .clone()
-            .unwrap_or_else(|| article.content.excerpt(400));
+        let teaser = article.summary.clone().unwrap_or_else(|| article.content.excerpt(400));
         let (kind, content) = match self.config.object_type {
             ObjectType::Note => (
                 "Note",
@@ -165,13 +152,9 @@ impl Renderer<'_> {
                     teaser = escape(&teaser),
                 ),
             ),
-            ObjectType::Article => (
-                "Article",
-                format!(
-                    "{}<p>{byline} · {link}</p>{tag_line}",
-                    article.content.as_str()
-                ),
-            ),
+            ObjectType::Article => {
+                ("Article", format!("{}<p>{byline} · {link}</p>{tag_line}", article.content.as_str()))
+            }
         };
         let mut value = json!({
             "id": id,
@@ -199,10 +182,7 @@ impl Renderer<'_> {
                 value["summary"] = json!(escape(&teaser));
             }
             (ObjectType::Note, true) => {
-                value["summary"] = json!(article
-                    .summary
-                    .clone()
-                    .unwrap_or_else(|| article.title.clone()));
+                value["summary"] = json!(article.summary.clone().unwrap_or_else(|| article.title.clone()));
             }
             (ObjectType::Note, false) => {}
         }
@@ -221,20 +201,14 @@ impl Renderer<'_> {
     /// The ActivityPub id of a thread item: minted from keys for local comments, the remote
     /// server's own for federated replies.
     pub fn comment_id(&self, article: &Key, comment: &Comment) -> String {
-        comment
-            .remote_ap_id
-            .clone()
-            .unwrap_or_else(|| self.urls.comment(article, &comment.key))
+        comment.remote_ap_id.clone().unwrap_or_else(|| self.urls.comment(article, &comment.key))
     }
 
     /// The id of what a comment answers: its parent comment, or the article.
     pub fn in_reply_to(&self, article: &Key, comment: &Comment) -> String {
         match &comment.parent {
             None => self.urls.article(article),
-            Some(p) => p
-                .remote_ap_id
-                .clone()
-                .unwrap_or_else(|| self.urls.comment(article, &p.key)),
+            Some(p) => p.remote_ap_id.clone().unwrap_or_else(|| self.urls.comment(article, &p.key)),
         }
     }
 
@@ -247,27 +221,13 @@ impl Renderer<'_> {
 
     /// A local comment: a Note by its commenter, in reply to its parent, mentioning the
     /// parent's author when that author is on another server.
-    pub fn comment(
-        &self,
-        article: &Article,
-        comment: &Comment,
-        author: &LocalActor,
-        replies: RepliesPreview,
-    ) -> Value {
+    pub fn comment(&self, article: &Article, comment: &Comment, author: &LocalActor, replies: RepliesPreview) -> Value {
         let urls = self.urls;
         let mut content = String::new();
         let mut tags = Vec::new();
         let mut cc = vec![json!(urls.followers(&author.username))];
-        if let Some((author_id, handle)) = comment
-            .parent
-            .as_ref()
-            .and_then(|p| p.remote_author.clone())
-        {
-            let shown = handle
-                .split('@')
-                .find(|s| !s.is_empty())
-                .unwrap_or(&handle)
-                .to_string();
+        if let Some((author_id, handle)) = comment.parent.as_ref().and_then(|p| p.remote_author.clone()) {
+            let shown = handle.split('@').find(|s| !s.is_empty()).unwrap_or(&handle).to_string();
             content.push_str(&format!(
                 r#"<p><span class="h-card"><a href="{}" class="u-url mention">@<span>{}</span></a></span></p>"#,
                 escape(&author_id),
@@ -303,12 +263,7 @@ impl Renderer<'_> {
 
     /// What a deleted article or comment answers (with 410). A deleted comment keeps its place
     /// in the thread: `inReplyTo`, `context` and `replies` stay, so its replies can be found.
-    pub fn tombstone(
-        &self,
-        id: String,
-        deleted: Option<&DateTime<Utc>>,
-        former_type: &str,
-    ) -> Value {
+    pub fn tombstone(&self, id: String, deleted: Option<&DateTime<Utc>>, former_type: &str) -> Value {
         let mut value = json!({ "id": id, "type": "Tombstone", "formerType": former_type });
         if let Some(t) = deleted {
             value["deleted"] = json!(timestamp(t));
@@ -316,12 +271,7 @@ impl Renderer<'_> {
         value
     }
 
-    pub fn comment_tombstone(
-        &self,
-        article: &Article,
-        comment: &Comment,
-        deleted: Option<&DateTime<Utc>>,
-    ) -> Value {
+    pub fn comment_tombstone(&self, article: &Article, comment: &Comment, deleted: Option<&DateTime<Utc>>) -> Value {
         let mut value = self.tombstone(self.comment_id(&article.key, comment), deleted, "Note");
         value["inReplyTo"] = json!(self.in_reply_to(&article.key, comment));
         value["context"] = json!(self.urls.context(&article.key));
@@ -377,11 +327,7 @@ fn last_page(total: i64) -> i64 {
 
 /// The media type of an image, from its file extension.
 pub fn media_type(path: &str) -> &'static str {
-    let ext = path
-        .rsplit('.')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let ext = path.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
     match ext.as_str() {
         "png" => "image/png",
         "gif" => "image/gif",

@@ -4,7 +4,7 @@
 
 use activitypub_federation::FEDERATION_CONTENT_TYPE;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::keys;
 use super::objects::{document, RepliesPreview, PAGE_SIZE};
 use crate::domain::{ActorKind, Article, Comment, CommentAuthor, Key, Status};
+use crate::http::cache::Rendered;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{AppPath, Wants};
 use crate::startup::AppState;
@@ -29,24 +30,42 @@ pub fn router() -> Router<AppState> {
         .route("/articles/{key}/replies", get(article_replies))
         .route("/articles/{key}/context", get(context))
         .route("/articles/{key}/comments/{ckey}", get(comment))
-        .route(
-            "/articles/{key}/comments/{ckey}/replies",
-            get(comment_replies),
-        )
+        .route("/articles/{key}/comments/{ckey}/replies", get(comment_replies))
 }
 
 /// An ActivityPub document with its `@context`.
 pub fn activity_json(status: StatusCode, value: Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, FEDERATION_CONTENT_TYPE)],
-        axum::Json(document(value)),
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, FEDERATION_CONTENT_TYPE)], axum::Json(document(value))).into_response()
 }
 
 fn ok(value: Value) -> Response {
     activity_json(StatusCode::OK, value)
+}
+
+/// An ActivityPub document with its `@context`, rendered for the cache.
+fn rendered(status: StatusCode, value: Value) -> Rendered {
+    let body = serde_json::to_vec(&document(value)).unwrap_or_default();
+    Rendered { status, content_type: FEDERATION_CONTENT_TYPE, body: body.into() }
+}
+
+/// How long a cached thread document is served without asking the store whether its article
+/// changed (changes made by this process are seen at once; see `http::cache`).
+const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A document of an article's thread (the article, a comment, a collection), from the cache or
+/// rendered by `render`.
+async fn thread_document<F, Fut>(state: &AppState, article: &Key, uri: &Uri, render: F) -> AppResult<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = AppResult<Rendered>>,
+{
+    let key = format!("ap {}", uri.path_and_query().map(|p| p.as_str()).unwrap_or_else(|| uri.path()));
+    let rendered = state.cache.get_or_render(state.store.as_ref(), article, key, FRESH_FOR, render).await?;
+    Ok(rendered.into_response())
+}
+
+fn gone(article: &Article) -> AppError {
+    AppError::new(StatusCode::GONE, format!("article '{}' was deleted", article.key))
 }
 
 #[derive(Deserialize)]
@@ -62,9 +81,7 @@ impl PageQuery {
             Some("true") => Ok(Some(1)),
             Some(raw) => match raw.parse::<i64>() {
                 Ok(n) if (1..=1_000_000).contains(&n) => Ok(Some(n)),
-                _ => Err(AppError::bad_request(format!(
-                    "page must be a number from 1, not '{raw}'"
-                ))),
+                _ => Err(AppError::bad_request(format!("page must be a number from 1, not '{raw}'"))),
             },
         }
     }
@@ -78,11 +95,7 @@ async fn local_actor(state: &AppState, username: &str) -> AppResult<crate::domai
         .ok_or_else(|| AppError::not_found(format!("no actor '{username}' here")))
 }
 
-async fn actor(
-    State(state): State<AppState>,
-    AppPath(username): AppPath<String>,
-    wants: Wants,
-) -> AppResult<Response> {
+async fn actor(State(state): State<AppState>, AppPath(username): AppPath<String>, wants: Wants) -> AppResult<Response> {
     let actor = local_actor(&state, &username).await?;
     if wants == Wants::Html {
         return Ok(Redirect::to(state.config.site_url().as_str()).into_response());
@@ -101,19 +114,14 @@ async fn outbox(
     let id = state.urls.outbox(&actor.username);
     if actor.kind == ActorKind::Person {
         let total = state.store.comment_count_by(actor.id).await?;
-        return Ok(ok(
-            json!({ "id": id, "type": "OrderedCollection", "totalItems": total }),
-        ));
+        return Ok(ok(json!({ "id": id, "type": "OrderedCollection", "totalItems": total })));
     }
     let page = q.number()?;
     let Some(page) = page else {
         let total = state.store.articles(0, 0).await?.total;
         return Ok(ok(render.collection(&id, total)));
     };
-    let articles = state
-        .store
-        .articles((page - 1) * PAGE_SIZE, PAGE_SIZE)
-        .await?;
+    let articles = state.store.articles((page - 1) * PAGE_SIZE, PAGE_SIZE).await?;
     let mut items = Vec::with_capacity(articles.items.len());
     for article in &articles.items {
         let object = article_object(&state, article).await?;
@@ -122,25 +130,15 @@ async fn outbox(
     Ok(ok(render.collection_page(&id, page, articles.total, items)))
 }
 
-async fn followers(
-    State(state): State<AppState>,
-    AppPath(username): AppPath<String>,
-) -> AppResult<Response> {
+async fn followers(State(state): State<AppState>, AppPath(username): AppPath<String>) -> AppResult<Response> {
     let actor = local_actor(&state, &username).await?;
     let total = state.store.followers_count(actor.id).await?;
-    Ok(ok(
-        json!({ "id": state.urls.followers(&actor.username), "type": "OrderedCollection", "totalItems": total }),
-    ))
+    Ok(ok(json!({ "id": state.urls.followers(&actor.username), "type": "OrderedCollection", "totalItems": total })))
 }
 
-async fn following(
-    State(state): State<AppState>,
-    AppPath(username): AppPath<String>,
-) -> AppResult<Response> {
+async fn following(State(state): State<AppState>, AppPath(username): AppPath<String>) -> AppResult<Response> {
     let actor = local_actor(&state, &username).await?;
-    Ok(ok(
-        json!({ "id": state.urls.following(&actor.username), "type": "OrderedCollection", "totalItems": 0 }),
-    ))
+    Ok(ok(json!({ "id": state.urls.following(&actor.username), "type": "OrderedCollection", "totalItems": 0 })))
 }
 
 fn parse_key(raw: &str) -> AppResult<Key> {
@@ -149,30 +147,16 @@ fn parse_key(raw: &str) -> AppResult<Key> {
 
 async fn find_article(state: &AppState, raw: &str) -> AppResult<Article> {
     let key = parse_key(raw)?;
-    state
-        .store
-        .article(&key)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("no article '{key}'")))
+    state.store.article(&key).await?.ok_or_else(|| AppError::not_found(format!("no article '{key}'")))
 }
 
 /// The first page of an item's replies, to embed in the object.
-async fn replies_preview(
-    state: &AppState,
-    article: &Article,
-    parent: Option<i64>,
-) -> AppResult<RepliesPreview> {
-    let mut replies = state
-        .store
-        .replies(article.id, parent, 0, PAGE_SIZE + 1)
-        .await?;
+async fn replies_preview(state: &AppState, article: &Article, parent: Option<i64>) -> AppResult<RepliesPreview> {
+    let mut replies = state.store.replies(article.id, parent, 0, PAGE_SIZE + 1).await?;
     let has_more = replies.len() as i64 > PAGE_SIZE;
     replies.truncate(PAGE_SIZE as usize);
     let render = state.renderer();
-    let item_ids = replies
-        .iter()
-        .map(|c| render.comment_id(&article.key, c))
-        .collect();
+    let item_ids = replies.iter().map(|c| render.comment_id(&article.key, c)).collect();
     Ok(RepliesPreview { item_ids, has_more })
 }
 
@@ -183,38 +167,40 @@ async fn article_object(state: &AppState, article: &Article) -> AppResult<Value>
 
 async fn article(
     State(state): State<AppState>,
-    AppPath(key): AppPath<String>,
+    AppPath(raw): AppPath<String>,
     wants: Wants,
+    uri: Uri,
 ) -> AppResult<Response> {
-    let article = find_article(&state, &key).await?;
     if wants == Wants::Html {
+        let article = find_article(&state, &raw).await?;
         return Ok(Redirect::to(article.url.as_str()).into_response());
     }
-    if article.deleted_at.is_some() {
-        let id = state.urls.article(&article.key);
-        return Ok(activity_json(
-            StatusCode::GONE,
-            state
-                .renderer()
-                .tombstone(id, article.deleted_at.as_ref(), "Note"),
-        ));
-    }
-    Ok(ok(article_object(&state, &article).await?))
+    thread_document(&state, &parse_key(&raw)?, &uri, || async {
+        let article = find_article(&state, &raw).await?;
+        if article.deleted_at.is_some() {
+            let id = state.urls.article(&article.key);
+            let tombstone = state.renderer().tombstone(id, article.deleted_at.as_ref(), "Note");
+            return Ok(rendered(StatusCode::GONE, tombstone));
+        }
+        Ok(rendered(StatusCode::OK, article_object(&state, &article).await?))
+    })
+    .await
 }
 
 async fn article_activity(
     State(state): State<AppState>,
-    AppPath(key): AppPath<String>,
+    AppPath(raw): AppPath<String>,
+    uri: Uri,
 ) -> AppResult<Response> {
-    let article = find_article(&state, &key).await?;
-    if article.deleted_at.is_some() {
-        return Err(AppError::new(
-            StatusCode::GONE,
-            format!("article '{}' was deleted", article.key),
-        ));
-    }
-    let object = article_object(&state, &article).await?;
-    Ok(ok(state.renderer().create(&article, &state.site, object)))
+    thread_document(&state, &parse_key(&raw)?, &uri, || async {
+        let article = find_article(&state, &raw).await?;
+        if article.deleted_at.is_some() {
+            return Err(gone(&article));
+        }
+        let object = article_object(&state, &article).await?;
+        Ok(rendered(StatusCode::OK, state.renderer().create(&article, &state.site, object)))
+    })
+    .await
 }
 
 /// A `replies` collection: its front, or one page of item ids.
@@ -223,92 +209,76 @@ async fn replies_collection(
     article: &Article,
     parent: Option<&Comment>,
     page: Option<i64>,
-) -> AppResult<Response> {
+) -> AppResult<Rendered> {
     let render = state.renderer();
     let id = state.urls.replies(&article.key, parent.map(|c| &c.key));
     let parent_id = parent.map(|c| c.id);
     let total = state.store.reply_count(article.id, parent_id).await?;
     let Some(page) = page else {
-        return Ok(ok(render.collection(&id, total)));
+        return Ok(rendered(StatusCode::OK, render.collection(&id, total)));
     };
-    let replies = state
-        .store
-        .replies(article.id, parent_id, (page - 1) * PAGE_SIZE, PAGE_SIZE)
-        .await?;
-    let items = replies
-        .iter()
-        .map(|c| json!(render.comment_id(&article.key, c)))
-        .collect();
-    Ok(ok(render.collection_page(&id, page, total, items)))
+    let replies = state.store.replies(article.id, parent_id, (page - 1) * PAGE_SIZE, PAGE_SIZE).await?;
+    let items = replies.iter().map(|c| json!(render.comment_id(&article.key, c))).collect();
+    Ok(rendered(StatusCode::OK, render.collection_page(&id, page, total, items)))
 }
 
 async fn article_replies(
     State(state): State<AppState>,
-    AppPath(key): AppPath<String>,
+    AppPath(raw): AppPath<String>,
     Query(q): Query<PageQuery>,
+    uri: Uri,
 ) -> AppResult<Response> {
-    let article = find_article(&state, &key).await?;
-    if article.deleted_at.is_some() {
-        return Err(AppError::new(
-            StatusCode::GONE,
-            format!("article '{}' was deleted", article.key),
-        ));
-    }
-    replies_collection(&state, &article, None, q.number()?).await
+    let page = q.number()?;
+    thread_document(&state, &parse_key(&raw)?, &uri, || async {
+        let article = find_article(&state, &raw).await?;
+        if article.deleted_at.is_some() {
+            return Err(gone(&article));
+        }
+        replies_collection(&state, &article, None, page).await
+    })
+    .await
 }
 
 /// The thread as one collection (FEP-7888): the article, then every shown comment in thread
 /// order.
 async fn context(
     State(state): State<AppState>,
-    AppPath(key): AppPath<String>,
+    AppPath(raw): AppPath<String>,
     Query(q): Query<PageQuery>,
+    uri: Uri,
 ) -> AppResult<Response> {
-    let key = parse_key(&key)?;
-    let thread = state
-        .store
-        .thread(&key)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("no article '{key}'")))?;
-    if thread.article.deleted_at.is_some() {
-        return Err(AppError::new(
-            StatusCode::GONE,
-            format!("article '{key}' was deleted"),
-        ));
-    }
-    let render = state.renderer();
-    let mut ids = vec![state.urls.article(&key)];
-    let has_replies: std::collections::HashSet<i64> = thread
-        .comments
-        .iter()
-        .filter_map(Comment::parent_id)
-        .collect();
-    ids.extend(
-        thread
-            .comments
-            .iter()
-            .filter(|c| {
-                c.status == Status::Visible || (c.is_deleted() && has_replies.contains(&c.id))
-            })
-            .map(|c| render.comment_id(&key, c)),
-    );
-    let id = state.urls.context(&key);
-    let total = ids.len() as i64;
-    let mut value = match q.number()? {
-        None => render.collection(&id, total),
-        Some(page) => {
-            let start = ((page - 1) * PAGE_SIZE) as usize;
-            let items = ids
-                .into_iter()
-                .skip(start)
-                .take(PAGE_SIZE as usize)
-                .map(Value::from)
-                .collect();
-            render.collection_page(&id, page, total, items)
+    let (key, page) = (parse_key(&raw)?, q.number()?);
+    thread_document(&state, &key, &uri, || async {
+        let thread =
+            state.store.thread(&key).await?.ok_or_else(|| AppError::not_found(format!("no article '{key}'")))?;
+        if thread.article.deleted_at.is_some() {
+            return Err(gone(&thread.article));
         }
-    };
-    value["attributedTo"] = json!(state.urls.actor(&state.site.username));
-    Ok(ok(value))
+        let render = state.renderer();
+        let mut ids = vec![state.urls.article(&key)];
+        let has_replies: std::collections::HashSet<i64> =
+            thread.comments.iter().filter_map(Comment::parent_id).collect();
+        ids.extend(
+            thread
+                .comments
+                .iter()
+                .filter(|c| c.status == Status::Visible || (c.is_deleted() && has_replies.contains(&c.id)))
+                .map(|c| render.comment_id(&key, c)),
+        );
+        let id = state.urls.context(&key);
+        let total = ids.len() as i64;
+        let mut value = match page {
+            None => render.collection(&id, total),
+            Some(page) => {
+                let start = ((page - 1) * PAGE_SIZE) as usize;
+                let items = ids.into_iter().skip(start).take(PAGE_SIZE as usize).map(Value::from).collect();
+                render.collection_page(&id, page, total, items)
+            }
+        };
+        value["attributedTo"] = json!(state.urls.actor(&state.site.username));
+        Ok(rendered(StatusCode::OK, value))
+    })
+    .await
 }
 
 async fn find_comment(state: &AppState, key: &str, ckey: &str) -> AppResult<(Article, Comment)> {
@@ -317,50 +287,50 @@ async fn find_comment(state: &AppState, key: &str, ckey: &str) -> AppResult<(Art
         .store
         .comment(&article_key, &comment_key)
         .await?
-        .ok_or_else(|| {
-            AppError::not_found(format!(
-                "no comment '{comment_key}' in article '{article_key}'"
-            ))
-        })
+        .ok_or_else(|| AppError::not_found(format!("no comment '{comment_key}' in article '{article_key}'")))
 }
 
 async fn comment(
     State(state): State<AppState>,
     AppPath((key, ckey)): AppPath<(String, String)>,
     wants: Wants,
+    uri: Uri,
 ) -> AppResult<Response> {
-    let (article, comment) = find_comment(&state, &key, &ckey).await?;
-    let render = state.renderer();
     if wants == Wants::Html {
-        return Ok(Redirect::to(&render.comment_url(&article, &comment)).into_response());
+        let (article, comment) = find_comment(&state, &key, &ckey).await?;
+        return Ok(Redirect::to(&state.renderer().comment_url(&article, &comment)).into_response());
     }
-    if article.deleted_at.is_some() || comment.is_deleted() || comment.status != Status::Visible {
-        let tombstone = render.comment_tombstone(
-            &article,
-            &comment,
-            comment.deleted_at.or(article.deleted_at).as_ref(),
-        );
-        return Ok(activity_json(StatusCode::GONE, tombstone));
-    }
-    let CommentAuthor::Local(author) = &comment.author else {
-        // A federated reply lives on its own server: send the client there.
-        return Ok(Redirect::to(&render.comment_id(&article.key, &comment)).into_response());
-    };
-    let preview = replies_preview(&state, &article, Some(comment.id)).await?;
-    Ok(ok(render.comment(&article, &comment, author, preview)))
+    thread_document(&state, &parse_key(&key)?, &uri, || async {
+        let (article, comment) = find_comment(&state, &key, &ckey).await?;
+        let render = state.renderer();
+        if article.deleted_at.is_some() || comment.is_deleted() || comment.status != Status::Visible {
+            let deleted = comment.deleted_at.or(article.deleted_at);
+            return Ok(rendered(StatusCode::GONE, render.comment_tombstone(&article, &comment, deleted.as_ref())));
+        }
+        let CommentAuthor::Local(author) = &comment.author else {
+            // A federated reply is served by its own server, under its own id.
+            let id = render.comment_id(&article.key, &comment);
+            return Err(AppError::not_found(format!("'{}' is a federated reply; its id is {id}", comment.key)));
+        };
+        let preview = replies_preview(&state, &article, Some(comment.id)).await?;
+        Ok(rendered(StatusCode::OK, render.comment(&article, &comment, author, preview)))
+    })
+    .await
 }
 
 async fn comment_replies(
     State(state): State<AppState>,
     AppPath((key, ckey)): AppPath<(String, String)>,
     Query(q): Query<PageQuery>,
+    uri: Uri,
 ) -> AppResult<Response> {
-    let (article, comment) = find_comment(&state, &key, &ckey).await?;
-    if article.deleted_at.is_some() {
-        return Err(AppError::new(
-            StatusCode::GONE,
-            format!("article '{}' was deleted", article.key),
-        ));
-    }
-    replies_collection(&state, &article, Some(&comment), q.number()?).await
+    let page = q.number()?;
+    thread_document(&state, &parse_key(&key)?, &uri, || async {
+        let (article, comment) = find_comment(&state, &key, &ckey).await?;
+        if article.deleted_at.is_some() {
+            return Err(gone(&article));
+        }
+        replies_collection(&state, &article, Some(&comment), page).await
+    })
+    .await
 }

@@ -6,11 +6,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use crate::domain::Key;
 
 /// Characters a path segment keeps as they are (RFC 3986 unreserved).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
@@ -74,11 +70,7 @@ impl Urls {
     }
 
     pub fn comment(&self, article: &Key, key: &Key) -> String {
-        format!(
-            "{}/comments/{}",
-            self.article(article),
-            segment(key.as_str())
-        )
+        format!("{}/comments/{}", self.article(article), segment(key.as_str()))
     }
 
     /// The `replies` collection of an article (`comment` None) or of a comment.
@@ -106,9 +98,6 @@ mod tests {
     fn keys_become_single_segments() {
         let urls = Urls::new("https://news.example".into());
         let key = Key::parse("2015/09 peace-treaty?x=ü").expect("key");
-        assert_eq!(
-            urls.article(&key),
-            "https://news.example/articles/2015%2F09%20peace-treaty%3Fx%3D%C3%BC"
-        );
+        assert_eq!(urls.article(&key), "https://news.example/articles/2015%2F09%20peace-treaty%3Fx%3D%C3%BC");
     }
 }

@@ -30,28 +30,19 @@ struct WebfingerQuery {
 fn username_of(resource: &str, state: &AppState) -> Option<String> {
     let actor_prefix = format!("{}/users/", state.urls.base());
     if let Some(rest) = resource.strip_prefix(&actor_prefix) {
-        let decoded = percent_encoding::percent_decode_str(rest)
-            .decode_utf8()
-            .ok()?;
+        let decoded = percent_encoding::percent_decode_str(rest).decode_utf8().ok()?;
         return (!decoded.contains('/')).then(|| decoded.to_string());
     }
     let acct = resource.strip_prefix("acct:").unwrap_or(resource);
     let acct = acct.strip_prefix('@').unwrap_or(acct);
     let (user, host) = acct.rsplit_once('@')?;
-    (host.eq_ignore_ascii_case(&state.config.domain()) && !user.is_empty())
-        .then(|| user.to_ascii_lowercase())
+    (host.eq_ignore_ascii_case(&state.config.domain()) && !user.is_empty()).then(|| user.to_ascii_lowercase())
 }
 
-async fn webfinger(
-    State(state): State<AppState>,
-    Query(q): Query<WebfingerQuery>,
-) -> AppResult<Response> {
-    let resource = q
-        .resource
-        .ok_or_else(|| AppError::bad_request("the resource parameter is missing"))?;
-    let username = username_of(&resource, &state).ok_or_else(|| {
-        AppError::not_found(format!("'{resource}' is not an account of this server"))
-    })?;
+async fn webfinger(State(state): State<AppState>, Query(q): Query<WebfingerQuery>) -> AppResult<Response> {
+    let resource = q.resource.ok_or_else(|| AppError::bad_request("the resource parameter is missing"))?;
+    let username = username_of(&resource, &state)
+        .ok_or_else(|| AppError::not_found(format!("'{resource}' is not an account of this server")))?;
     let actor = state
         .store
         .actor_by_username(&username)
@@ -74,26 +65,16 @@ async fn webfinger(
 }
 
 async fn host_meta(State(state): State<AppState>) -> Response {
-    let template = format!(
-        "{}/.well-known/webfinger?resource={{uri}}",
-        state.urls.base()
-    );
+    let template = format!("{}/.well-known/webfinger?resource={{uri}}", state.urls.base());
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  <Link rel=\"lrdd\" template=\"{}\"/>\n</XRD>\n",
         crate::domain::html::escape(&template)
     );
-    (
-        [(header::CONTENT_TYPE, "application/xrd+xml; charset=utf-8")],
-        xml,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/xrd+xml; charset=utf-8")], xml).into_response()
 }
 
 async fn host_meta_json(State(state): State<AppState>) -> Response {
-    let template = format!(
-        "{}/.well-known/webfinger?resource={{uri}}",
-        state.urls.base()
-    );
+    let template = format!("{}/.well-known/webfinger?resource={{uri}}", state.urls.base());
     Json(json!({ "links": [{ "rel": "lrdd", "template": template }] })).into_response()
 }
 
@@ -128,10 +109,7 @@ async fn nodeinfo(State(state): State<AppState>) -> AppResult<Response> {
     });
     Ok((
         StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"",
-        )],
+        [(header::CONTENT_TYPE, "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"")],
         Json(body),
     )
         .into_response())

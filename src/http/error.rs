@@ -15,10 +15,7 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> AppError {
-        AppError {
-            status,
-            message: message.into(),
-        }
+        AppError { status, message: message.into() }
     }
 
     pub fn bad_request(message: impl Into<String>) -> AppError {
@@ -54,11 +51,7 @@ impl From<StoreError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(serde_json::json!({ "error": self.message })),
-        )
-            .into_response()
+        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
     }
 }
 

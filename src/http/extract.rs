@@ -20,12 +20,7 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Admin, AppError> {
-        let Some(expected) = state
-            .config
-            .admin_token
-            .as_deref()
-            .filter(|t| !t.is_empty())
-        else {
+        let Some(expected) = state.config.admin_token.as_deref().filter(|t| !t.is_empty()) else {
             return Err(AppError::new(
                 StatusCode::FORBIDDEN,
                 "the admin API is disabled: set THREADBRIDGE_ADMIN_TOKEN",
@@ -40,10 +35,7 @@ impl FromRequestParts<AppState> for Admin {
         match given {
             Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(Admin),
             Some(_) => Err(AppError::new(StatusCode::UNAUTHORIZED, "wrong admin token")),
-            None => Err(AppError::new(
-                StatusCode::UNAUTHORIZED,
-                "missing header Authorization: Bearer <admin token>",
-            )),
+            None => Err(AppError::new(StatusCode::UNAUTHORIZED, "missing header Authorization: Bearer <admin token>")),
         }
     }
 }
@@ -76,9 +68,7 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
         StatusCode::PAYLOAD_TOO_LARGE => {
             "the request body is larger than the limit (THREADBRIDGE_MAX_BODY_BYTES)".to_string()
         }
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            "send the body as Content-Type: application/json".to_string()
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "send the body as Content-Type: application/json".to_string(),
         _ => rejection.body_text(),
     };
     AppError::new(status, message)
@@ -122,8 +112,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Wants {
             .collect::<Vec<_>>()
             .join(",")
             .to_ascii_lowercase();
-        let wants_ap =
-            accept.contains("application/activity+json") || accept.contains("application/ld+json");
+        let wants_ap = accept.contains("application/activity+json") || accept.contains("application/ld+json");
         if !wants_ap && accept.contains("text/html") {
             Ok(Wants::Html)
         } else {

@@ -1,6 +1,7 @@
 //! The HTTP surface: one router made of the federation routes, discovery, the admin API and a
 //! health check, with errors answered as JSON.
 
+pub mod cache;
 pub mod error;
 pub mod extract;
 

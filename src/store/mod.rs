@@ -74,11 +74,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// The site actor, created (without keys) when it does not exist yet. The display name
     /// follows the configuration.
-    async fn ensure_site_actor(
-        &self,
-        username: &str,
-        display_name: &str,
-    ) -> StoreResult<LocalActor>;
+    async fn ensure_site_actor(&self, username: &str, display_name: &str) -> StoreResult<LocalActor>;
 
     /// Any local actor by its username.
     async fn actor_by_username(&self, username: &str) -> StoreResult<Option<LocalActor>>;
@@ -93,11 +89,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<LocalActor>;
 
     /// Creates or updates an article under the site's key.
-    async fn upsert_article(
-        &self,
-        key: &Key,
-        draft: &ArticleDraft,
-    ) -> StoreResult<(Article, Upserted)>;
+    async fn upsert_article(&self, key: &Key, draft: &ArticleDraft) -> StoreResult<(Article, Upserted)>;
 
     /// Marks an article deleted. Deleting a deleted article again is not an error.
     async fn delete_article(&self, key: &Key) -> StoreResult<Article>;
@@ -105,13 +97,11 @@ pub trait Store: Send + Sync + 'static {
     /// An article, deleted or not.
     async fn article(&self, key: &Key) -> StoreResult<Option<Article>>;
 
+    /// The article's change counter (see `articles.version`), None when there is no such article.
+    async fn article_version(&self, key: &Key) -> StoreResult<Option<i64>>;
+
     /// Creates or updates a comment of an article.
-    async fn upsert_comment(
-        &self,
-        article: &Key,
-        key: &Key,
-        draft: &CommentDraft,
-    ) -> StoreResult<(Comment, Upserted)>;
+    async fn upsert_comment(&self, article: &Key, key: &Key, draft: &CommentDraft) -> StoreResult<(Comment, Upserted)>;
 
     /// Marks a comment deleted; its replies keep their place under it.
     async fn delete_comment(&self, article: &Key, key: &Key) -> StoreResult<Comment>;
@@ -125,13 +115,8 @@ pub trait Store: Send + Sync + 'static {
     /// The direct replies to the article (`parent` None) or to a comment that are shown on the
     /// fediverse: visible ones, and deleted ones that have replies (as placeholders), oldest
     /// first.
-    async fn replies(
-        &self,
-        article_id: i64,
-        parent: Option<i64>,
-        offset: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<Comment>>;
+    async fn replies(&self, article_id: i64, parent: Option<i64>, offset: i64, limit: i64)
+        -> StoreResult<Vec<Comment>>;
 
     /// How many items [`Store::replies`] lists in all.
     async fn reply_count(&self, article_id: i64, parent: Option<i64>) -> StoreResult<i64>;

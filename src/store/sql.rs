@@ -55,7 +55,7 @@ macro_rules! select_article {
     () => {
         concat!(
             "SELECT ar.id, ar.key, ar.title, ar.url, ar.content, ar.summary, ar.tags, ar.image_url, ",
-            "ar.image_alt, ar.language, ar.sensitive, ar.published, ar.updated, ar.deleted_at, ",
+            "ar.image_alt, ar.language, ar.sensitive, ar.published, ar.updated, ar.deleted_at, ar.version, ",
             author_columns!("au"),
             " FROM articles ar JOIN actors au ON au.id = ar.author_id "
         )
@@ -88,6 +88,7 @@ macro_rules! sql_store {
     ($store:ty, $db:ty, $migrator:expr) => {
         use async_trait::async_trait;
         use chrono::Utc;
+        use futures_util::TryStreamExt as _;
         use sqlx::Row as _;
 
         use crate::domain::{
@@ -135,6 +136,7 @@ macro_rules! sql_store {
                 language: row.try_get("language")?,
                 sensitive: row.try_get("sensitive")?,
                 deleted_at: row.try_get("deleted_at")?,
+                version: row.try_get("version")?,
             })
         }
 
@@ -261,6 +263,15 @@ macro_rules! sql_store {
             Ok(row.as_ref().map(comment_from_row).transpose()?)
         }
 
+        /// Marks a change to an article or its thread (see `articles.version`).
+        async fn bump_version(tx: &mut Tx, article_id: i64) -> StoreResult<()> {
+            sqlx::query("UPDATE articles SET version = version + 1 WHERE id = $1")
+                .bind(article_id)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
         fn tags_json(tags: &[Tag]) -> String {
             serde_json::to_string(&tags.iter().map(Tag::as_str).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
         }
@@ -368,7 +379,11 @@ macro_rules! sql_store {
                             "article '{key}' was deleted; its id cannot be used again"
                         )));
                     }
-                    Some(stored) if same_article(&stored, draft, &author) => return Ok((stored, Upserted::Unchanged)),
+                    Some(stored) if same_article(&stored, draft, &author) => {
+                        // Commits the author's display name, which may have changed alone.
+                        tx.commit().await?;
+                        return Ok((stored, Upserted::Unchanged));
+                    }
                     Some(stored) => {
                         sqlx::query(
                             "UPDATE articles SET title = $1, url = $2, content = $3, summary = $4, author_id = $5, \
@@ -390,6 +405,7 @@ macro_rules! sql_store {
                         .bind(stored.id)
                         .execute(&mut *tx)
                         .await?;
+                        bump_version(&mut tx, stored.id).await?;
                         Upserted::Updated
                     }
                     None => {
@@ -426,7 +442,9 @@ macro_rules! sql_store {
 
             async fn delete_article(&self, key: &Key) -> StoreResult<Article> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query("UPDATE articles SET deleted_at = $1 WHERE key = $2 AND deleted_at IS NULL")
+                sqlx::query(
+                    "UPDATE articles SET deleted_at = $1, version = version + 1 WHERE key = $2 AND deleted_at IS NULL",
+                )
                     .bind(Utc::now())
                     .bind(key.as_str())
                     .execute(&mut *tx)
@@ -444,6 +462,14 @@ macro_rules! sql_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 Ok(row.as_ref().map(article_from_row).transpose()?)
+            }
+
+            async fn article_version(&self, key: &Key) -> StoreResult<Option<i64>> {
+                let row = sqlx::query("SELECT version FROM articles WHERE key = $1")
+                    .bind(key.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get("version")).transpose()?)
             }
 
             async fn upsert_comment(
@@ -505,6 +531,7 @@ macro_rules! sql_store {
                             .bind(stored.id)
                             .execute(&mut *tx)
                             .await?;
+                        bump_version(&mut tx, article.id).await?;
                         Upserted::Updated
                     }
                     None => {
@@ -522,6 +549,7 @@ macro_rules! sql_store {
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;
+                        bump_version(&mut tx, article.id).await?;
                         Upserted::Created
                     }
                 };
@@ -546,6 +574,7 @@ macro_rules! sql_store {
                         .bind(stored.id)
                         .execute(&mut *tx)
                         .await?;
+                    bump_version(&mut tx, article.id).await?;
                 }
                 let comment = comment_in(&mut tx, article.id, key)
                     .await?
@@ -570,11 +599,14 @@ macro_rules! sql_store {
                 let Some(article) = self.article(article_key).await? else {
                     return Ok(None);
                 };
-                let rows = sqlx::query(concat!(select_comment!(), "WHERE c.article_id = $1"))
+                // Row by row: a long thread is never held twice (rows and comments) in memory.
+                let mut rows = sqlx::query(concat!(select_comment!(), "WHERE c.article_id = $1"))
                     .bind(article.id)
-                    .fetch_all(&self.pool)
-                    .await?;
-                let comments = rows.iter().map(comment_from_row).collect::<Result<Vec<_>, _>>()?;
+                    .fetch(&self.pool);
+                let mut comments = Vec::new();
+                while let Some(row) = rows.try_next().await? {
+                    comments.push(comment_from_row(&row)?);
+                }
                 Ok(Some(Thread { article, comments: domain::thread::depth_first(comments) }))
             }
 

@@ -10,10 +10,7 @@ use crate::helpers::*;
 fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, needle: &str) {
     assert_eq!(status, expected, "{body}");
     let message = body["error"].as_str().unwrap_or_default();
-    assert!(
-        message.to_lowercase().contains(&needle.to_lowercase()),
-        "error '{message}' should mention '{needle}'"
-    );
+    assert!(message.to_lowercase().contains(&needle.to_lowercase()), "error '{message}' should mention '{needle}'");
 }
 
 async fn article_fields_are_checked(backend: Backend) {
@@ -125,19 +122,9 @@ async fn article_fields_are_checked(backend: Backend) {
         .expect("put");
     assert_eq!(syntax.status(), StatusCode::BAD_REQUEST);
     assert!(body_json(syntax).await["error"].is_string());
-    let not_json = app
-        .client
-        .put(app.url(path))
-        .bearer_auth(TOKEN)
-        .body("title=x")
-        .send()
-        .await
-        .expect("put");
+    let not_json = app.client.put(app.url(path)).bearer_auth(TOKEN).body("title=x").send().await.expect("put");
     assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(body_json(not_json).await["error"]
-        .as_str()
-        .unwrap_or_default()
-        .contains("application/json"));
+    assert!(body_json(not_json).await["error"].as_str().unwrap_or_default().contains("application/json"));
 
     let (status, _) = app.admin_get(path).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nothing was stored");
@@ -152,12 +139,7 @@ async fn oversized_bodies_are_refused(backend: Backend) {
     let mut body = article_json("Huge");
     body["content"] = json!(format!("<p>{}</p>", "x".repeat(70_000)));
     let (status, error) = app.admin_put("/api/admin/articles/huge", &body).await;
-    assert_error(
-        status,
-        &error,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "larger than the limit",
-    );
+    assert_error(status, &error, StatusCode::PAYLOAD_TOO_LARGE, "larger than the limit");
     let (status, _) = app.admin_get("/api/admin/articles/huge").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -168,74 +150,28 @@ async fn comment_errors(backend: Backend) {
     };
     app.put_article("a", &article_json("A")).await;
     app.put_article("b", &article_json("B")).await;
-    app.put_comment("b", "in-b", &comment_json("Reader", "in b", None))
-        .await;
-    app.put_comment("a", "c1", &comment_json("Reader", "first", None))
-        .await;
+    app.put_comment("b", "in-b", &comment_json("Reader", "in b", None)).await;
+    app.put_comment("a", "c1", &comment_json("Reader", "first", None)).await;
 
-    let (status, error) = app
-        .admin_put(
-            "/api/admin/articles/nope/comments/c1",
-            &comment_json("R", "x", None),
-        )
-        .await;
+    let (status, error) = app.admin_put("/api/admin/articles/nope/comments/c1", &comment_json("R", "x", None)).await;
     assert_error(status, &error, StatusCode::NOT_FOUND, "nope");
-    let (status, error) = app
-        .admin_put(
-            "/api/admin/articles/a/comments/c2",
-            &comment_json("R", "x", Some("in-b")),
-        )
-        .await;
-    assert_error(
-        status,
-        &error,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "parent 'in-b'",
-    );
-    let (status, error) = app
-        .admin_put(
-            "/api/admin/articles/a/comments/c2",
-            &comment_json("R", "x", Some("c2")),
-        )
-        .await;
-    assert_error(
-        status,
-        &error,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "parent 'c2'",
-    );
-    let (status, error) = app
-        .admin_put(
-            "/api/admin/articles/a/comments/c2",
-            &comment_json("R", "  ", None),
-        )
-        .await;
+    let (status, error) =
+        app.admin_put("/api/admin/articles/a/comments/c2", &comment_json("R", "x", Some("in-b"))).await;
+    assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY, "parent 'in-b'");
+    let (status, error) = app.admin_put("/api/admin/articles/a/comments/c2", &comment_json("R", "x", Some("c2"))).await;
+    assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY, "parent 'c2'");
+    let (status, error) = app.admin_put("/api/admin/articles/a/comments/c2", &comment_json("R", "  ", None)).await;
     assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY, "content");
-    let (status, error) = app
-        .admin_put(
-            "/api/admin/articles/a/comments/c2",
-            &json!({ "content": "no author" }),
-        )
-        .await;
+    let (status, error) = app.admin_put("/api/admin/articles/a/comments/c2", &json!({ "content": "no author" })).await;
     assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY, "author");
-    let (status, error) = app
-        .admin_put(
-            "/api/admin/articles/a/comments/c1",
-            &comment_json("Someone Else", "first", None),
-        )
-        .await;
+    let (status, error) =
+        app.admin_put("/api/admin/articles/a/comments/c1", &comment_json("Someone Else", "first", None)).await;
     assert_error(status, &error, StatusCode::CONFLICT, "author");
-    let (status, error) = app
-        .admin_put(
-            "/api/admin/articles/a/comments/c1",
-            &comment_json("Reader", "first", Some("c1")),
-        )
-        .await;
+    let (status, error) =
+        app.admin_put("/api/admin/articles/a/comments/c1", &comment_json("Reader", "first", Some("c1"))).await;
     assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY, "parent");
 
-    let (status, error) = app
-        .admin_delete("/api/admin/articles/a/comments/missing")
-        .await;
+    let (status, error) = app.admin_delete("/api/admin/articles/a/comments/missing").await;
     assert_error(status, &error, StatusCode::NOT_FOUND, "missing");
     let (status, error) = app.admin_delete("/api/admin/articles/missing").await;
     assert_error(status, &error, StatusCode::NOT_FOUND, "missing");
@@ -243,22 +179,13 @@ async fn comment_errors(backend: Backend) {
     assert_error(status, &error, StatusCode::NOT_FOUND, "missing");
 
     let thread = app.thread("a").await;
-    let ids: Vec<&str> = thread["comments"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["id"].as_str())
-        .collect();
+    let ids: Vec<&str> = thread["comments"].as_array().into_iter().flatten().filter_map(|c| c["id"].as_str()).collect();
     assert_eq!(ids, vec!["c1"], "nothing else was stored");
     assert_eq!(thread["comments"][0]["content"], "<p>first</p>");
 
     app.admin_delete("/api/admin/articles/a/comments/c1").await;
-    let (status, error) = app
-        .admin_put(
-            "/api/admin/articles/a/comments/c1",
-            &comment_json("Reader", "back", None),
-        )
-        .await;
+    let (status, error) =
+        app.admin_put("/api/admin/articles/a/comments/c1", &comment_json("Reader", "back", None)).await;
     assert_error(status, &error, StatusCode::CONFLICT, "deleted");
 }
 
@@ -267,45 +194,21 @@ async fn admin_needs_the_token(backend: Backend) {
         return;
     };
     let path = app.url("/api/admin/articles/a");
-    let none = app
-        .client
-        .put(&path)
-        .json(&article_json("A"))
-        .send()
-        .await
-        .expect("put");
+    let none = app.client.put(&path).json(&article_json("A")).send().await.expect("put");
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
     assert!(body_json(none).await["error"].is_string());
-    let wrong = app
-        .client
-        .put(&path)
-        .bearer_auth("guess")
-        .json(&article_json("A"))
-        .send()
-        .await
-        .expect("put");
+    let wrong = app.client.put(&path).bearer_auth("guess").json(&article_json("A")).send().await.expect("put");
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     let (status, _) = app.admin_get("/api/admin/articles/a").await;
-    assert_eq!(
-        status,
-        StatusCode::NOT_FOUND,
-        "nothing stored by refused requests"
-    );
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing stored by refused requests");
 }
 
 async fn no_token_configured_refuses_everything(backend: Backend) {
     let Some(app) = spawn_app_with(backend, &["--admin-token", ""]).await else {
         return;
     };
-    let (status, error) = app
-        .admin_put("/api/admin/articles/a", &article_json("A"))
-        .await;
-    assert_error(
-        status,
-        &error,
-        StatusCode::FORBIDDEN,
-        "THREADBRIDGE_ADMIN_TOKEN",
-    );
+    let (status, error) = app.admin_put("/api/admin/articles/a", &article_json("A")).await;
+    assert_error(status, &error, StatusCode::FORBIDDEN, "THREADBRIDGE_ADMIN_TOKEN");
 }
 
 async fn odd_input_never_crashes(backend: Backend) {
@@ -324,12 +227,7 @@ async fn odd_input_never_crashes(backend: Backend) {
         .expect("put");
     assert!(response.status().is_client_error());
     let long_key = "k".repeat(300);
-    let (status, _) = app
-        .admin_put(
-            &format!("/api/admin/articles/{long_key}"),
-            &article_json("A"),
-        )
-        .await;
+    let (status, _) = app.admin_put(&format!("/api/admin/articles/{long_key}"), &article_json("A")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = app.ap_get(&app.url("/articles/a/replies?page=-1")).await;
     assert!(status.is_client_error());
@@ -338,11 +236,7 @@ async fn odd_input_never_crashes(backend: Backend) {
     let mut body = article_json("\u{202e}Unicode \u{0000} title");
     body["content"] = json!("<p>nul \u{0000} and emoji 🧨</p>");
     let (status, _) = app.admin_put("/api/admin/articles/ctl", &body).await;
-    assert_eq!(
-        status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "control characters in a title are refused"
-    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "control characters in a title are refused");
     let (_, health) = app.admin_get("/health").await;
     assert_eq!(health["status"], "ok", "still serving");
 }

@@ -43,11 +43,7 @@ async fn start(database_url: &str) -> Server {
     let server = Server { child, address };
     let client = reqwest::Client::new();
     for _ in 0..100 {
-        if let Ok(r) = client
-            .get(format!("{}/health", server.address))
-            .send()
-            .await
-        {
+        if let Ok(r) = client.get(format!("{}/health", server.address)).send().await {
             if r.status() == StatusCode::OK {
                 return server;
             }
@@ -61,16 +57,9 @@ async fn start(database_url: &str) -> Server {
 async fn migrate_then_serve_and_restart_keeps_everything() {
     let dir = tempfile::tempdir().expect("dir");
     let database_url = format!("sqlite://{}", dir.path().join("site.db").display());
-    let status = Command::new(BIN)
-        .arg("migrate")
-        .env("DATABASE_URL", &database_url)
-        .status()
-        .expect("migrate");
+    let status = Command::new(BIN).arg("migrate").env("DATABASE_URL", &database_url).status().expect("migrate");
     assert!(status.success());
-    assert!(
-        dir.path().join("site.db").exists(),
-        "the database file is created"
-    );
+    assert!(dir.path().join("site.db").exists(), "the database file is created");
 
     let client = reqwest::Client::new();
     let server = start(&database_url).await;
@@ -83,40 +72,17 @@ async fn migrate_then_serve_and_restart_keeps_everything() {
         .expect("put");
     assert_eq!(response.status(), StatusCode::CREATED);
     let actor_url = format!("{}/users/site", server.address);
-    let before = body_json(
-        client
-            .get(&actor_url)
-            .header("Accept", AP)
-            .send()
-            .await
-            .expect("actor"),
-    )
-    .await;
+    let before = body_json(client.get(&actor_url).header("Accept", AP).send().await.expect("actor")).await;
     drop(server);
 
     let server = start(&database_url).await;
-    let article = client
-        .get(format!("{}/api/admin/articles/kept", server.address))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("get");
+    let article =
+        client.get(format!("{}/api/admin/articles/kept", server.address)).bearer_auth(TOKEN).send().await.expect("get");
     assert_eq!(article.status(), StatusCode::OK);
     assert_eq!(body_json(article).await["title"], "Kept across restarts");
     let actor_url = format!("{}/users/site", server.address);
-    let after = body_json(
-        client
-            .get(&actor_url)
-            .header("Accept", AP)
-            .send()
-            .await
-            .expect("actor"),
-    )
-    .await;
-    assert_eq!(
-        before["publicKey"]["publicKeyPem"], after["publicKey"]["publicKeyPem"],
-        "the site keeps its key"
-    );
+    let after = body_json(client.get(&actor_url).header("Accept", AP).send().await.expect("actor")).await;
+    assert_eq!(before["publicKey"]["publicKeyPem"], after["publicKey"]["publicKeyPem"], "the site keeps its key");
 }
 
 #[test]
@@ -132,11 +98,7 @@ fn bad_settings_stop_with_a_message() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("THREADBRIDGE_PUBLIC_URL"), "{stderr}");
 
-    let output = Command::new(BIN)
-        .arg("migrate")
-        .env("DATABASE_URL", "mysql://x")
-        .output()
-        .expect("run");
+    let output = Command::new(BIN).arg("migrate").env("DATABASE_URL", "mysql://x").output().expect("run");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("DATABASE_URL"));
 }

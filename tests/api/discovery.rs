@@ -22,10 +22,7 @@ async fn site_actor_is_followable(backend: Backend) {
     let jrd = body_json(response).await;
     assert_eq!(jrd["subject"], format!("acct:site@{host}"));
     let links = jrd["links"].as_array().cloned().unwrap_or_default();
-    let self_link = links
-        .iter()
-        .find(|l| l["rel"] == "self")
-        .expect("self link");
+    let self_link = links.iter().find(|l| l["rel"] == "self").expect("self link");
     assert_eq!(self_link["type"], "application/activity+json");
     assert_eq!(self_link["href"], app.url("/users/site"));
 
@@ -43,17 +40,12 @@ async fn site_actor_is_followable(backend: Backend) {
     assert_eq!(actor["manuallyApprovesFollowers"], false);
     assert_eq!(actor["publicKey"]["id"], app.url("/users/site#main-key"));
     assert_eq!(actor["publicKey"]["owner"], app.url("/users/site"));
-    let pem = actor["publicKey"]["publicKeyPem"]
-        .as_str()
-        .unwrap_or_default();
+    let pem = actor["publicKey"]["publicKeyPem"].as_str().unwrap_or_default();
     assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
     // An RSA-2048 SubjectPublicKeyInfo is 294 bytes: 392 base64 characters.
     let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     assert_eq!(b64.len(), 392, "RSA-2048 key");
-    assert!(
-        !actor.to_string().contains("PRIVATE"),
-        "no private key is ever served"
-    );
+    assert!(!actor.to_string().contains("PRIVATE"), "no private key is ever served");
 
     let (_, followers) = app.ap_get(&app.url("/users/site/followers")).await;
     assert_eq!(followers["type"], "OrderedCollection");
@@ -70,22 +62,11 @@ async fn webfinger_answers_only_for_its_accounts(backend: Backend) {
         let client = app.client.clone();
         async move { client.get(url).send().await.expect("webfinger").status() }
     };
-    assert_eq!(
-        finger(format!("acct:nobody@{host}")).await,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        finger("acct:site@elsewhere.example".to_string()).await,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(finger(format!("acct:nobody@{host}")).await, StatusCode::NOT_FOUND);
+    assert_eq!(finger("acct:site@elsewhere.example".to_string()).await, StatusCode::NOT_FOUND);
     assert_eq!(finger("garbage".to_string()).await, StatusCode::NOT_FOUND);
     assert_eq!(finger(app.url("/users/site")).await, StatusCode::OK);
-    let missing = app
-        .client
-        .get(app.url("/.well-known/webfinger"))
-        .send()
-        .await
-        .expect("webfinger");
+    let missing = app.client.get(app.url("/.well-known/webfinger")).send().await.expect("webfinger");
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
     assert!(body_json(missing).await["error"].is_string());
     let (status, _) = app.ap_get(&app.url("/users/nobody")).await;
@@ -97,30 +78,12 @@ async fn commenters_become_stable_people(backend: Backend) {
         return;
     };
     app.put_article("a", &article_json("Title")).await;
-    let names = [
-        "Alexander Romanov",
-        "SPB 1221",
-        "Vita vko",
-        "Александр Романов",
-        "🔥🔥",
-        "alexander romanov",
-        "site",
-    ];
+    let names = ["Alexander Romanov", "SPB 1221", "Vita vko", "Александр Романов", "🔥🔥", "alexander romanov", "site"];
     let mut handles = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        let comment = app
-            .put_comment("a", &format!("c{i}"), &comment_json(name, "text", None))
-            .await;
-        assert_eq!(
-            comment["author"]["name"], *name,
-            "the display name keeps the original"
-        );
-        handles.push(
-            comment["author"]["handle"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        );
+        let comment = app.put_comment("a", &format!("c{i}"), &comment_json(name, "text", None)).await;
+        assert_eq!(comment["author"]["name"], *name, "the display name keeps the original");
+        handles.push(comment["author"]["handle"].as_str().unwrap_or_default().to_string());
     }
     let host = app.address.trim_start_matches("http://").to_string();
     assert_eq!(handles[0], format!("@alexander_romanov@{host}"));
@@ -128,46 +91,21 @@ async fn commenters_become_stable_people(backend: Backend) {
     assert_eq!(handles[2], format!("@vita_vko@{host}"));
     assert_eq!(handles[3], format!("@aleksandr_romanov@{host}"));
     assert_eq!(handles[4], format!("@user@{host}"));
-    assert!(
-        handles[5].starts_with("@alexander_romanov_"),
-        "collision resolved: {}",
-        handles[5]
-    );
-    assert!(
-        handles[6].starts_with("@site_"),
-        "the site's own name is never given away: {}",
-        handles[6]
-    );
+    assert!(handles[5].starts_with("@alexander_romanov_"), "collision resolved: {}", handles[5]);
+    assert!(handles[6].starts_with("@site_"), "the site's own name is never given away: {}", handles[6]);
     let unique: std::collections::HashSet<&String> = handles.iter().collect();
     assert_eq!(unique.len(), names.len());
 
     // The same site user gets the same actor again.
-    let again = app
-        .put_comment(
-            "a",
-            "again",
-            &comment_json("alexander romanov", "more", None),
-        )
-        .await;
+    let again = app.put_comment("a", "again", &comment_json("alexander romanov", "more", None)).await;
     assert_eq!(again["author"]["handle"], handles[5].as_str());
 
     for (name, handle) in names.iter().zip(&handles) {
-        let username = handle
-            .trim_start_matches('@')
-            .split('@')
-            .next()
-            .unwrap_or_default();
-        assert!(
-            username
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
-            "{username}"
-        );
+        let username = handle.trim_start_matches('@').split('@').next().unwrap_or_default();
+        assert!(username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{username}");
         let jrd = app
             .client
-            .get(app.url(&format!(
-                "/.well-known/webfinger?resource=acct:{username}@{host}"
-            )))
+            .get(app.url(&format!("/.well-known/webfinger?resource=acct:{username}@{host}")))
             .send()
             .await
             .expect("webfinger");
@@ -191,9 +129,7 @@ async fn display_name_follows_the_site(backend: Backend) {
     body["author"]["name"] = "New Name".into();
     let again = app.put_comment("a", "c1", &body).await;
     assert_eq!(again["author"]["name"], "New Name");
-    let (_, person) = app
-        .ap_get(again["author"]["url"].as_str().unwrap_or_default())
-        .await;
+    let (_, person) = app.ap_get(again["author"]["url"].as_str().unwrap_or_default()).await;
     assert_eq!(person["name"], "New Name");
 }
 
@@ -202,18 +138,11 @@ async fn nodeinfo_and_host_meta(backend: Backend) {
         return;
     };
     app.put_article("a", &article_json("Title")).await;
-    app.put_comment("a", "c1", &comment_json("Reader", "hello", None))
-        .await;
+    app.put_comment("a", "c1", &comment_json("Reader", "hello", None)).await;
     let (status, links) = app.admin_get("/.well-known/nodeinfo").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        links["links"][0]["rel"],
-        "http://nodeinfo.diaspora.software/ns/schema/2.1"
-    );
-    let href = links["links"][0]["href"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    assert_eq!(links["links"][0]["rel"], "http://nodeinfo.diaspora.software/ns/schema/2.1");
+    let href = links["links"][0]["href"].as_str().unwrap_or_default().to_string();
     assert_eq!(href, app.url("/nodeinfo/2.1"));
     let response = app.client.get(href).send().await.expect("nodeinfo");
     assert!(response.headers()["content-type"]
@@ -226,27 +155,13 @@ async fn nodeinfo_and_host_meta(backend: Backend) {
     assert_eq!(info["protocols"], serde_json::json!(["activitypub"]));
     assert_eq!(info["openRegistrations"], false);
     assert_eq!(info["usage"]["localPosts"], 2);
-    assert_eq!(
-        info["usage"]["users"]["total"], 3,
-        "site, desk and one reader"
-    );
+    assert_eq!(info["usage"]["users"]["total"], 3, "site, desk and one reader");
     assert_eq!(info["metadata"]["nodeName"], "Military Review");
 
-    let xml = app
-        .client
-        .get(app.url("/.well-known/host-meta"))
-        .send()
-        .await
-        .expect("host-meta");
+    let xml = app.client.get(app.url("/.well-known/host-meta")).send().await.expect("host-meta");
     assert_eq!(xml.status(), StatusCode::OK);
     let text = xml.text().await.unwrap_or_default();
-    assert!(
-        text.contains(&format!(
-            "template=\"{}/.well-known/webfinger?resource={{uri}}\"",
-            app.address
-        )),
-        "{text}"
-    );
+    assert!(text.contains(&format!("template=\"{}/.well-known/webfinger?resource={{uri}}\"", app.address)), "{text}");
     let (_, health) = app.admin_get("/health").await;
     assert_eq!(health["status"], "ok");
     let (status, unknown) = app.admin_get("/no/such/route").await;

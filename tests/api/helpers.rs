@@ -61,10 +61,7 @@ fn init_logs() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if std::env::var("TEST_LOG").is_ok() {
-            tracing_subscriber::fmt()
-                .with_env_filter("info")
-                .with_test_writer()
-                .init();
+            tracing_subscriber::fmt().with_env_filter("info").with_test_writer().init();
         }
     });
 }
@@ -110,9 +107,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[&str]) -> Option<TestApp>
         Backend::Sqlite => format!("sqlite://{}", dir.path().join("threadbridge.db").display()),
         Backend::Postgres => fresh_postgres_database().await?,
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let address = format!("http://127.0.0.1:{port}");
     let defaults = [
@@ -131,23 +126,13 @@ pub async fn spawn_app_with(backend: Backend, extra: &[&str]) -> Option<TestApp>
     }
     args.extend(extra.iter().map(|s| s.to_string()));
     let config = Cli::try_parse_from(args).expect("test settings").config;
-    let app = Application::build(config, listener)
-        .await
-        .expect("build app");
+    let app = Application::build(config, listener).await.expect("build app");
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run(async {
         let _ = rx.await;
     }));
-    let client = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    Some(TestApp {
-        address,
-        client,
-        shutdown: Some(tx),
-        _dir: dir,
-    })
+    let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    Some(TestApp { address, client, shutdown: Some(tx), _dir: dir })
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
@@ -166,74 +151,40 @@ impl TestApp {
     }
 
     pub async fn admin_put(&self, path: &str, json: &Value) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .put(self.url(path))
-            .bearer_auth(TOKEN)
-            .json(json)
-            .send()
-            .await
-            .expect("put");
+        let response = self.client.put(self.url(path)).bearer_auth(TOKEN).json(json).send().await.expect("put");
         (response.status(), body_json(response).await)
     }
 
     pub async fn admin_get(&self, path: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .expect("get");
+        let response = self.client.get(self.url(path)).bearer_auth(TOKEN).send().await.expect("get");
         (response.status(), body_json(response).await)
     }
 
     pub async fn admin_delete(&self, path: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .delete(self.url(path))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .expect("delete");
+        let response = self.client.delete(self.url(path)).bearer_auth(TOKEN).send().await.expect("delete");
         (response.status(), body_json(response).await)
     }
 
     /// Fetches a URL as a fediverse server does.
     pub async fn ap_get(&self, url: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(url)
-            .header("Accept", AP)
-            .send()
-            .await
-            .expect("ap get");
+        let response = self.client.get(url).header("Accept", AP).send().await.expect("ap get");
         (response.status(), body_json(response).await)
     }
 
     pub async fn put_article(&self, key: &str, json: &Value) -> Value {
-        let (status, body) = self
-            .admin_put(&format!("/api/admin/articles/{key}"), json)
-            .await;
+        let (status, body) = self.admin_put(&format!("/api/admin/articles/{key}"), json).await;
         assert!(status.is_success(), "PUT article {key}: {status} {body}");
         body
     }
 
     pub async fn put_comment(&self, article: &str, key: &str, json: &Value) -> Value {
-        let (status, body) = self
-            .admin_put(
-                &format!("/api/admin/articles/{article}/comments/{key}"),
-                json,
-            )
-            .await;
+        let (status, body) = self.admin_put(&format!("/api/admin/articles/{article}/comments/{key}"), json).await;
         assert!(status.is_success(), "PUT comment {key}: {status} {body}");
         body
     }
 
     pub async fn thread(&self, article: &str) -> Value {
-        let (status, body) = self
-            .admin_get(&format!("/api/admin/articles/{article}/thread"))
-            .await;
+        let (status, body) = self.admin_get(&format!("/api/admin/articles/{article}/thread")).await;
         assert_eq!(status, StatusCode::OK, "thread {article}: {body}");
         body
     }

@@ -61,13 +61,7 @@ const fn row(
     time: &'static str,
     text: &'static str,
 ) -> Row {
-    Row {
-        key,
-        parent,
-        author,
-        time,
-        text,
-    }
+    Row { key, parent, author, time, text }
 }
 
 /// The discussion, in the order the site stores it (a parent always comes before its replies).
@@ -121,9 +115,7 @@ const ROWS: &[Row] = &[
 // ----- The table, read independently of the service -----
 
 fn find(key: &str) -> &'static Row {
-    ROWS.iter()
-        .find(|r| r.key == key)
-        .unwrap_or_else(|| panic!("no row {key}"))
+    ROWS.iter().find(|r| r.key == key).unwrap_or_else(|| panic!("no row {key}"))
 }
 
 fn published(row: &Row) -> String {
@@ -136,10 +128,7 @@ fn instant(row: &Row) -> DateTime<FixedOffset> {
 
 /// The same instant as the service writes it in ActivityPub (`...Z`, seconds).
 fn utc_string(row: &Row) -> String {
-    instant(row)
-        .with_timezone(&Utc)
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    instant(row).with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 fn is_deleted(row: &Row) -> bool {
@@ -185,11 +174,7 @@ fn depth(row: &Row) -> usize {
 }
 
 fn expected_username(author: &str) -> &'static str {
-    USERS
-        .iter()
-        .find(|(name, _)| *name == author)
-        .map(|(_, u)| *u)
-        .unwrap_or_else(|| panic!("no user {author}"))
+    USERS.iter().find(|(name, _)| *name == author).map(|(_, u)| *u).unwrap_or_else(|| panic!("no user {author}"))
 }
 
 /// Quote comments: (key, quoted name, quoted line, the reply under the quote).
@@ -207,42 +192,22 @@ fn quotes() -> Vec<(&'static str, &'static str, &'static str, &'static str)> {
 #[test]
 fn the_table_has_the_sample_shape() {
     assert_eq!(ROWS.len(), 43);
-    assert_eq!(
-        ROWS.iter().map(|r| r.key).collect::<HashSet<_>>().len(),
-        43,
-        "keys are unique"
-    );
+    assert_eq!(ROWS.iter().map(|r| r.key).collect::<HashSet<_>>().len(), 43, "keys are unique");
     for (i, r) in ROWS.iter().enumerate() {
         if let Some(p) = r.parent {
-            assert!(
-                ROWS[..i].iter().any(|e| e.key == p),
-                "{} comes after its parent",
-                r.key
-            );
+            assert!(ROWS[..i].iter().any(|e| e.key == p), "{} comes after its parent", r.key);
         }
         expected_username(r.author);
     }
     assert_eq!(ROWS.iter().map(depth).max(), Some(4));
-    assert!(
-        !children(Some(DELETED)).is_empty(),
-        "the deleted comment has replies"
-    );
+    assert!(!children(Some(DELETED)).is_empty(), "the deleted comment has replies");
     assert_eq!(quotes().len(), 3);
-    assert!(
-        children(None).len() > 20,
-        "the article's replies need two pages"
-    );
-    assert!(
-        ROWS.iter()
-            .any(|r| r.author.chars().any(|c| matches!(c, 'А'..='я'))),
-        "a Cyrillic name"
-    );
+    assert!(children(None).len() > 20, "the article's replies need two pages");
+    assert!(ROWS.iter().any(|r| r.author.chars().any(|c| matches!(c, 'А'..='я'))), "a Cyrillic name");
     assert!(ROWS.iter().any(|r| r.text.contains('🚋')));
     // Siblings published out of key order, and two published at the same time.
     let sibling_keys = |r: &Row| children(r.parent).iter().map(|c| c.key).collect::<Vec<_>>();
-    assert!(ROWS
-        .iter()
-        .any(|r| sibling_keys(r).windows(2).any(|w| w[0] > w[1])));
+    assert!(ROWS.iter().any(|r| sibling_keys(r).windows(2).any(|w| w[0] > w[1])));
     let same_time = |a: &Row, b: &Row| a.key < b.key && a.parent == b.parent && a.time == b.time;
     assert!(ROWS.iter().any(|a| ROWS.iter().any(|b| same_time(a, b))));
 }
@@ -275,23 +240,12 @@ async fn build_thread(app: &TestApp) {
     )
     .await;
     for row in ROWS {
-        let (status, body) = app
-            .admin_put(
-                &format!("/api/admin/articles/{ARTICLE}/comments/{}", row.key),
-                &comment_body(row),
-            )
-            .await;
+        let (status, body) =
+            app.admin_put(&format!("/api/admin/articles/{ARTICLE}/comments/{}", row.key), &comment_body(row)).await;
         assert_eq!(status, StatusCode::CREATED, "PUT {}: {body}", row.key);
-        assert_eq!(
-            body["depth"],
-            json!(depth(row)),
-            "depth of {}: {body}",
-            row.key
-        );
+        assert_eq!(body["depth"], json!(depth(row)), "depth of {}: {body}", row.key);
     }
-    let (status, body) = app
-        .admin_delete(&format!("/api/admin/articles/{ARTICLE}/comments/{DELETED}"))
-        .await;
+    let (status, body) = app.admin_delete(&format!("/api/admin/articles/{ARTICLE}/comments/{DELETED}")).await;
     assert_eq!(status, StatusCode::OK, "DELETE {DELETED}: {body}");
     assert_eq!(body["status"], "deleted", "{body}");
 }
@@ -306,14 +260,11 @@ fn comment_ap_id(app: &TestApp, key: &str) -> String {
 
 /// The id of what a comment answers.
 fn in_reply_to(app: &TestApp, row: &Row) -> String {
-    row.parent
-        .map_or_else(|| article_ap_id(app), |p| comment_ap_id(app, p))
+    row.parent.map_or_else(|| article_ap_id(app), |p| comment_ap_id(app, p))
 }
 
 fn ap_ids(app: &TestApp, rows: &[&Row]) -> Vec<Value> {
-    rows.iter()
-        .map(|r| json!(comment_ap_id(app, r.key)))
-        .collect()
+    rows.iter().map(|r| json!(comment_ap_id(app, r.key))).collect()
 }
 
 fn handle(app: &TestApp, username: &str) -> String {
@@ -332,10 +283,7 @@ fn by_key(thread: &Value) -> BTreeMap<String, Value> {
 }
 
 fn same_instant(value: &Value, row: &Row) -> bool {
-    value
-        .as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .is_some_and(|t| t == instant(row))
+    value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).is_some_and(|t| t == instant(row))
 }
 
 /// Every item of a paged collection, following `first` then `next`, checking each page.
@@ -346,11 +294,7 @@ async fn collection_items(app: &TestApp, id: &str, total: usize) -> Vec<Value> {
     assert_eq!(front["totalItems"], json!(total), "{id}: {front}");
     let pages = total.div_ceil(20).max(1);
     assert_eq!(front["first"], json!(format!("{id}?page=1")), "{front}");
-    assert_eq!(
-        front["last"],
-        json!(format!("{id}?page={pages}")),
-        "{front}"
-    );
+    assert_eq!(front["last"], json!(format!("{id}?page={pages}")), "{front}");
     let mut items = Vec::new();
     let mut next = Some(format!("{id}?page=1"));
     let mut number = 0;
@@ -364,18 +308,10 @@ async fn collection_items(app: &TestApp, id: &str, total: usize) -> Vec<Value> {
         assert_eq!(page["partOf"], json!(id), "{page}");
         assert_eq!(page["totalItems"], json!(total), "{url}: {page}");
         let page_items = page["orderedItems"].as_array().expect("orderedItems");
-        let expected_len = if number < pages {
-            20
-        } else {
-            total - 20 * (pages - 1)
-        };
+        let expected_len = if number < pages { 20 } else { total - 20 * (pages - 1) };
         assert_eq!(page_items.len(), expected_len, "{url}: {page}");
         if number > 1 {
-            assert_eq!(
-                page["prev"],
-                json!(format!("{id}?page={}", number - 1)),
-                "{page}"
-            );
+            assert_eq!(page["prev"], json!(format!("{id}?page={}", number - 1)), "{page}");
         }
         items.extend(page_items.iter().cloned());
         next = page["next"].as_str().map(String::from);
@@ -392,19 +328,11 @@ async fn admin_thread_is_depth_first_with_siblings_by_time(backend: Backend) {
     };
     build_thread(&app).await;
     let thread = app.thread(ARTICLE).await;
-    assert_eq!(
-        thread["article"]["ap_id"],
-        json!(article_ap_id(&app)),
-        "{}",
-        thread["article"]
-    );
+    assert_eq!(thread["article"]["ap_id"], json!(article_ap_id(&app)), "{}", thread["article"]);
     let comments = thread["comments"].as_array().expect("comments");
     assert_eq!(comments.len(), 43);
 
-    let got: Vec<&str> = comments
-        .iter()
-        .map(|c| c["id"].as_str().expect("id"))
-        .collect();
+    let got: Vec<&str> = comments.iter().map(|c| c["id"].as_str().expect("id")).collect();
     let expected: Vec<&str> = thread_order().iter().map(|r| r.key).collect();
     assert_eq!(got, expected, "thread order");
 
@@ -415,41 +343,22 @@ async fn admin_thread_is_depth_first_with_siblings_by_time(backend: Backend) {
         assert_eq!(c["parent"], json!(row.parent), "parent of {key}");
         assert_eq!(c["depth"], json!(depth(row)), "depth of {key}");
         assert_eq!(c["origin"], "local", "{c}");
-        assert!(
-            same_instant(&c["published"], row),
-            "published of {key}: {} vs {}",
-            c["published"],
-            published(row)
-        );
-        assert_eq!(
-            c["url"],
-            json!(format!(
-                "https://news.example/2024/05/tram-line-12#comment-{key}"
-            )),
-            "{c}"
-        );
+        assert!(same_instant(&c["published"], row), "published of {key}: {} vs {}", c["published"], published(row));
+        assert_eq!(c["url"], json!(format!("https://news.example/2024/05/tram-line-12#comment-{key}")), "{c}");
         if is_deleted(row) {
             assert_eq!(c["status"], "deleted", "{c}");
-            assert!(
-                c["author"].is_null(),
-                "a deleted comment has no author: {c}"
-            );
+            assert!(c["author"].is_null(), "a deleted comment has no author: {c}");
             assert_eq!(c["content"], "", "a deleted comment has no content: {c}");
         } else {
             assert_eq!(c["status"], "visible", "{c}");
             assert!(c["author"].is_object(), "{c}");
             assert!(
-                c["content"]
-                    .as_str()
-                    .is_some_and(|s| s.starts_with("<p>") || s.starts_with("<blockquote>")),
+                c["content"].as_str().is_some_and(|s| s.starts_with("<p>") || s.starts_with("<blockquote>")),
                 "{c}"
             );
         }
     }
-    let depths: Vec<u64> = comments
-        .iter()
-        .map(|c| c["depth"].as_u64().expect("depth"))
-        .collect();
+    let depths: Vec<u64> = comments.iter().map(|c| c["depth"].as_u64().expect("depth")).collect();
     assert!(depths.iter().all(|d| (1..=4).contains(d)), "{depths:?}");
     assert_eq!(depths.iter().max(), Some(&4));
 }
@@ -460,41 +369,22 @@ async fn admin_thread_renders_plain_text_quotes_and_unicode(backend: Backend) {
     };
     build_thread(&app).await;
     let comments = by_key(&app.thread(ARTICLE).await);
-    let content = |key: &str| {
-        comments[key]["content"]
-            .as_str()
-            .expect("content")
-            .to_string()
-    };
+    let content = |key: &str| comments[key]["content"].as_str().expect("content").to_string();
 
     for (key, name, quoted, reply) in quotes() {
         let html = content(key);
         assert!(html.contains("<blockquote>"), "{key}: {html}");
+        assert!(html.contains(&format!("<cite>{name}</cite> wrote:")), "{key}: {html}");
         assert!(
-            html.contains(&format!("<cite>{name}</cite> wrote:")),
-            "{key}: {html}"
-        );
-        assert!(
-            html.contains(&format!(
-                "<blockquote><p><cite>{name}</cite> wrote:</p><p>{quoted}</p></blockquote>"
-            )),
+            html.contains(&format!("<blockquote><p><cite>{name}</cite> wrote:</p><p>{quoted}</p></blockquote>")),
             "{key}: the quoted line sits inside the blockquote: {html}"
         );
-        assert!(
-            html.ends_with(&format!("</blockquote><p>{reply}</p>")),
-            "{key}: the reply follows the quote: {html}"
-        );
+        assert!(html.ends_with(&format!("</blockquote><p>{reply}</p>")), "{key}: the reply follows the quote: {html}");
     }
     let quoting: HashSet<&str> = quotes().iter().map(|q| q.0).collect();
     for (key, c) in &comments {
         if !quoting.contains(key.as_str()) {
-            assert!(
-                !c["content"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .contains("<blockquote>"),
-                "{key} quotes nobody: {c}"
-            );
+            assert!(!c["content"].as_str().unwrap_or_default().contains("<blockquote>"), "{key} quotes nobody: {c}");
         }
     }
     // A single line break, paragraphs, escaping, an emoji.
@@ -502,18 +392,9 @@ async fn admin_thread_renders_plain_text_quotes_and_unicode(backend: Backend) {
         content("c03"),
         "<p>The lights at the bridge are still on the old timing.<br>The city says tram priority switches on in June.</p>"
     );
-    assert_eq!(
-        content("c36"),
-        "<p>The first week is free for everyone.</p><p>From Monday the usual fares apply.</p>"
-    );
-    assert_eq!(
-        content("c20"),
-        "<p>Transfers to buses &amp; trolleys are free for an hour.</p>"
-    );
-    assert_eq!(
-        content("c17"),
-        "<p>Quiet, clean and on time 🚋 Best thing the council did in years.</p>"
-    );
+    assert_eq!(content("c36"), "<p>The first week is free for everyone.</p><p>From Monday the usual fares apply.</p>");
+    assert_eq!(content("c20"), "<p>Transfers to buses &amp; trolleys are free for an hour.</p>");
+    assert_eq!(content("c17"), "<p>Quiet, clean and on time 🚋 Best thing the council did in years.</p>");
 }
 
 async fn admin_thread_authors_keep_their_names_and_get_stable_handles(backend: Backend) {
@@ -527,41 +408,14 @@ async fn admin_thread_authors_keep_their_names_and_get_stable_handles(backend: B
     for row in ROWS.iter().filter(|r| !is_deleted(r)) {
         let author = &comments[row.key]["author"];
         let username = expected_username(row.author);
-        assert_eq!(
-            author["name"],
-            json!(row.author),
-            "{}: the name is kept as the site shows it",
-            row.key
-        );
-        assert_eq!(
-            author["username"],
-            json!(row.author),
-            "{}: {author}",
-            row.key
-        );
-        assert_eq!(
-            author["handle"],
-            json!(handle(&app, username)),
-            "{}: {author}",
-            row.key
-        );
-        assert_eq!(
-            author["url"],
-            json!(app.url(&format!("/users/{username}"))),
-            "{}: {author}",
-            row.key
-        );
+        assert_eq!(author["name"], json!(row.author), "{}: the name is kept as the site shows it", row.key);
+        assert_eq!(author["username"], json!(row.author), "{}: {author}", row.key);
+        assert_eq!(author["handle"], json!(handle(&app, username)), "{}: {author}", row.key);
+        assert_eq!(author["url"], json!(app.url(&format!("/users/{username}"))), "{}: {author}", row.key);
         let h = author["handle"].as_str().expect("handle").to_string();
-        let local = h
-            .trim_start_matches('@')
-            .split('@')
-            .next()
-            .expect("local part");
+        let local = h.trim_start_matches('@').split('@').next().expect("local part");
         assert!(
-            local
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-                && local.len() <= 30,
+            local.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') && local.len() <= 30,
             "{h} is WebFinger-safe"
         );
         // The same site username always gives the same handle.
@@ -569,17 +423,9 @@ async fn admin_thread_authors_keep_their_names_and_get_stable_handles(backend: B
             assert_eq!(before, h, "{} got two handles", row.author);
         }
     }
-    assert_eq!(
-        handle_of.len(),
-        USERS.len(),
-        "every commenter wrote a visible comment"
-    );
+    assert_eq!(handle_of.len(), USERS.len(), "every commenter wrote a visible comment");
     let distinct: HashSet<&String> = handle_of.values().collect();
-    assert_eq!(
-        distinct.len(),
-        USERS.len(),
-        "different commenters get different handles: {handle_of:?}"
-    );
+    assert_eq!(distinct.len(), USERS.len(), "different commenters get different handles: {handle_of:?}");
 }
 
 // ----- The fediverse's view -----
@@ -598,30 +444,18 @@ async fn comments_federate_as_notes_in_reply_to_their_parents(backend: Backend) 
         assert_eq!(status, StatusCode::OK, "{id}: {note}");
         assert_eq!(note["type"], "Note", "{note}");
         assert_eq!(note["id"], json!(id), "{note}");
-        assert_eq!(
-            note["inReplyTo"],
-            json!(in_reply_to(&app, row)),
-            "{}: {note}",
-            row.key
-        );
+        assert_eq!(note["inReplyTo"], json!(in_reply_to(&app, row)), "{}: {note}", row.key);
         assert_eq!(
             note["attributedTo"],
             json!(app.url(&format!("/users/{}", expected_username(row.author)))),
             "{note}"
         );
-        assert_eq!(
-            note["attributedTo"], comments[row.key]["author"]["url"],
-            "{note}"
-        );
+        assert_eq!(note["attributedTo"], comments[row.key]["author"]["url"], "{note}");
         assert_eq!(note["content"], comments[row.key]["content"], "{note}");
         assert_eq!(note["contentMap"]["en"], note["content"], "{note}");
         assert_eq!(note["published"], json!(utc_string(row)), "{note}");
         assert!(note.get("updated").is_none(), "never edited: {note}");
-        assert_eq!(
-            note["context"],
-            json!(format!("{}/context", article_ap_id(&app))),
-            "{note}"
-        );
+        assert_eq!(note["context"], json!(format!("{}/context", article_ap_id(&app))), "{note}");
         // Its first page of replies: its direct replies, by time.
         let replies = &note["replies"];
         assert_eq!(replies["id"], json!(format!("{id}/replies")), "{note}");
@@ -652,15 +486,9 @@ async fn comments_federate_as_notes_in_reply_to_their_parents(backend: Backend) 
         assert_eq!(person["name"], json!(name), "{person}");
         assert_eq!(person["preferredUsername"], json!(username), "{person}");
         assert_eq!(person["publicKey"]["owner"], json!(actor_id), "{person}");
-        assert_eq!(
-            person["publicKey"]["id"],
-            json!(format!("{actor_id}#main-key")),
-            "{person}"
-        );
+        assert_eq!(person["publicKey"]["id"], json!(format!("{actor_id}#main-key")), "{person}");
         assert!(
-            person["publicKey"]["publicKeyPem"]
-                .as_str()
-                .is_some_and(|p| p.contains("BEGIN PUBLIC KEY")),
+            person["publicKey"]["publicKeyPem"].as_str().is_some_and(|p| p.contains("BEGIN PUBLIC KEY")),
             "{person}"
         );
     }
@@ -679,30 +507,15 @@ async fn deleted_comment_is_a_tombstone_that_keeps_its_replies(backend: Backend)
     assert_eq!(tombstone["type"], "Tombstone", "{tombstone}");
     assert_eq!(tombstone["id"], json!(id), "{tombstone}");
     assert_eq!(tombstone["formerType"], "Note", "{tombstone}");
-    assert_eq!(
-        tombstone["inReplyTo"],
-        json!(in_reply_to(&app, deleted)),
-        "{tombstone}"
-    );
-    assert_eq!(
-        tombstone["context"],
-        json!(format!("{}/context", article_ap_id(&app))),
-        "{tombstone}"
-    );
+    assert_eq!(tombstone["inReplyTo"], json!(in_reply_to(&app, deleted)), "{tombstone}");
+    assert_eq!(tombstone["context"], json!(format!("{}/context", article_ap_id(&app))), "{tombstone}");
     // When it was deleted, as a timestamp.
     assert!(tombstone["deleted"].is_string(), "{tombstone}");
-    assert!(
-        tombstone.get("content").is_none() && tombstone.get("attributedTo").is_none(),
-        "{tombstone}"
-    );
+    assert!(tombstone.get("content").is_none() && tombstone.get("attributedTo").is_none(), "{tombstone}");
 
     // Its replies are still there, and still answer it.
     let kids = children(Some(DELETED));
-    assert_eq!(
-        kids.iter().map(|r| r.key).collect::<Vec<_>>(),
-        ["c06", "c03"],
-        "c06 was published first"
-    );
+    assert_eq!(kids.iter().map(|r| r.key).collect::<Vec<_>>(), ["c06", "c03"], "c06 was published first");
     for kid in &kids {
         let (status, note) = app.ap_get(&comment_ap_id(&app, kid.key)).await;
         assert_eq!(status, StatusCode::OK, "{}: {note}", kid.key);
@@ -733,21 +546,9 @@ async fn article_replies_list_the_top_level_comments_in_order(backend: Backend) 
     assert_eq!(status, StatusCode::OK, "{note}");
     let first = &note["replies"]["first"];
     assert_eq!(note["replies"]["id"], json!(replies_id), "{note}");
-    assert_eq!(
-        first["orderedItems"],
-        json!(ap_ids(&app, &top[..20])),
-        "{note}"
-    );
-    assert_eq!(
-        first["next"],
-        json!(format!("{replies_id}?page=2")),
-        "{note}"
-    );
-    assert_eq!(
-        note["context"],
-        json!(format!("{article}/context")),
-        "{note}"
-    );
+    assert_eq!(first["orderedItems"], json!(ap_ids(&app, &top[..20])), "{note}");
+    assert_eq!(first["next"], json!(format!("{replies_id}?page=2")), "{note}");
+    assert_eq!(note["context"], json!(format!("{article}/context")), "{note}");
 }
 
 async fn context_lists_the_article_then_the_thread_in_order(backend: Backend) {
@@ -757,26 +558,13 @@ async fn context_lists_the_article_then_the_thread_in_order(backend: Backend) {
     build_thread(&app).await;
     let article = article_ap_id(&app);
     let mut expected = vec![json!(article)];
-    expected.extend(ap_ids(
-        &app,
-        &thread_order()
-            .into_iter()
-            .filter(|r| shown(r))
-            .collect::<Vec<_>>(),
-    ));
-    assert_eq!(
-        expected.len(),
-        44,
-        "the article, 42 visible comments and the deleted placeholder"
-    );
+    expected.extend(ap_ids(&app, &thread_order().into_iter().filter(|r| shown(r)).collect::<Vec<_>>()));
+    assert_eq!(expected.len(), 44, "the article, 42 visible comments and the deleted placeholder");
 
     let context_id = format!("{article}/context");
     let items = collection_items(&app, &context_id, expected.len()).await;
     assert_eq!(items, expected);
-    assert!(
-        items.contains(&json!(comment_ap_id(&app, DELETED))),
-        "the placeholder keeps its replies in place"
-    );
+    assert!(items.contains(&json!(comment_ap_id(&app, DELETED))), "the placeholder keeps its replies in place");
 }
 
 // ----- Re-sending a comment -----
@@ -797,18 +585,11 @@ async fn re_put_comment_is_idempotent_and_an_edit_sets_updated(backend: Backend)
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["updated"].is_null(), "{body}");
     let mut without_time = comment_body(row);
-    without_time
-        .as_object_mut()
-        .expect("object")
-        .remove("published");
+    without_time.as_object_mut().expect("object").remove("published");
     let (status, body) = app.admin_put(&path, &without_time).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["updated"].is_null(), "{body}");
-    assert_eq!(
-        app.thread(ARTICLE).await,
-        thread_before,
-        "a same-content PUT changes nothing"
-    );
+    assert_eq!(app.thread(ARTICLE).await, thread_before, "a same-content PUT changes nothing");
     let (status, note) = app.ap_get(&id).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(note, note_before, "a same-content PUT changes nothing");
@@ -821,39 +602,20 @@ async fn re_put_comment_is_idempotent_and_an_edit_sets_updated(backend: Backend)
     assert!(body["updated"].is_string(), "{body}");
     let (status, note) = app.ap_get(&id).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        note["content"], "<p>The ticket machines take cards and phones now, no need for coins.</p>",
-        "{note}"
-    );
+    assert_eq!(note["content"], "<p>The ticket machines take cards and phones now, no need for coins.</p>", "{note}");
     assert_eq!(note["published"], json!(utc_string(row)), "{note}");
-    let updated = note["updated"]
-        .as_str()
-        .expect("an edited Note has `updated`");
+    let updated = note["updated"].as_str().expect("an edited Note has `updated`");
     let updated = DateTime::parse_from_rfc3339(updated).expect("updated is a timestamp");
     assert!(updated > instant(row), "{note}");
 
     let thread_after = app.thread(ARTICLE).await;
-    let order = |t: &Value| {
-        t["comments"]
-            .as_array()
-            .expect("comments")
-            .iter()
-            .map(|c| c["id"].clone())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        order(&thread_after),
-        order(&thread_before),
-        "an edit does not move a comment"
-    );
+    let order =
+        |t: &Value| t["comments"].as_array().expect("comments").iter().map(|c| c["id"].clone()).collect::<Vec<_>>();
+    assert_eq!(order(&thread_after), order(&thread_before), "an edit does not move a comment");
     let (before, after) = (by_key(&thread_before), by_key(&thread_after));
     for (key, c) in &after {
         if key != row.key {
-            assert_eq!(
-                c, &before[key],
-                "{key} is untouched by the edit of {}",
-                row.key
-            );
+            assert_eq!(c, &before[key], "{key} is untouched by the edit of {}", row.key);
         }
     }
     assert!(after[row.key]["updated"].is_string(), "{}", after[row.key]);
