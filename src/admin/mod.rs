@@ -93,7 +93,10 @@ async fn get_thread(_: Admin, State(state): State<AppState>, AppPath(raw_key): A
                 .await?
                 .ok_or_else(|| AppError::not_found(format!("article '{key}' does not exist")))?;
             let view = views::thread(&state.renderer(), &thread.article, &thread.comments);
-            let body = serde_json::to_vec(&view).map_err(AppError::internal)?;
+            // Sized up front: a long thread's JSON is megabytes, and doubling copies it each time.
+            let estimate = thread.comments.iter().map(|c| c.content.as_str().len() + 512).sum::<usize>();
+            let mut body = Vec::with_capacity(estimate + 4096);
+            serde_json::to_writer(&mut body, &view).map_err(AppError::internal)?;
             Ok(Rendered { status: StatusCode::OK, content_type: "application/json", body: body.into() })
         })
         .await?;

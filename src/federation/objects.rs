@@ -345,3 +345,80 @@ pub fn local_author(comment: &Comment) -> Option<&LocalActor> {
         CommentAuthor::Remote { .. } => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::domain::html::text_to_html;
+    use crate::domain::{Origin, ParentRef, Status};
+
+    fn person(id: i64, username: &str) -> LocalActor {
+        LocalActor {
+            id,
+            username: username.into(),
+            kind: ActorKind::Person,
+            display_name: "Maria Petrova".into(),
+            site_username: Some("Maria Petrova".into()),
+            public_key_pem: None,
+            created_at: Utc.timestamp_opt(0, 0).single().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn an_answer_to_a_federated_reply_mentions_its_author() {
+        let config = Config::defaults();
+        let urls = Urls::new("https://bridge.example".into());
+        let render = Renderer { urls: &urls, config: &config };
+        let when = Utc.with_ymd_and_hms(2024, 5, 14, 9, 0, 0).single().unwrap_or_default();
+        let article = Article {
+            id: 1,
+            key: Key::parse("a").unwrap(),
+            title: "T".into(),
+            url: url::Url::parse("https://news.example/a").unwrap(),
+            content: text_to_html("body"),
+            summary: None,
+            author: person(1, "desk"),
+            tags: vec![],
+            published: when,
+            updated: None,
+            image: None,
+            language: None,
+            sensitive: false,
+            deleted_at: None,
+            version: 1,
+        };
+        let author = person(2, "maria_petrova");
+        let comment = Comment {
+            id: 7,
+            article_id: 1,
+            key: Key::parse("c7").unwrap(),
+            parent: Some(ParentRef {
+                id: 6,
+                key: Key::parse("r-6").unwrap(),
+                remote_ap_id: Some("https://mastodon.example/users/alice/statuses/1".into()),
+                remote_author: Some(("https://mastodon.example/users/alice".into(), "@alice@mastodon.example".into())),
+            }),
+            origin: Origin::Local,
+            status: Status::Visible,
+            author: CommentAuthor::Local(author.clone()),
+            content: text_to_html("I agree"),
+            published: when,
+            updated: None,
+            deleted_at: None,
+            remote_ap_id: None,
+        };
+        let note = render.comment(&article, &comment, &author, RepliesPreview { item_ids: vec![], has_more: false });
+        assert_eq!(note["inReplyTo"], "https://mastodon.example/users/alice/statuses/1");
+        assert_eq!(
+            note["tag"],
+            json!([{ "type": "Mention", "href": "https://mastodon.example/users/alice", "name": "@alice@mastodon.example" }])
+        );
+        assert!(note["cc"].as_array().unwrap().contains(&json!("https://mastodon.example/users/alice")));
+        let content = note["content"].as_str().unwrap();
+        assert!(content.starts_with(r#"<p><span class="h-card"><a href="https://mastodon.example/users/alice" class="u-url mention">@<span>alice</span></a></span></p>"#), "{content}");
+        assert!(content.ends_with("<p>I agree</p>"));
+        assert_eq!(note["url"], "https://news.example/a#comment-c7");
+    }
+}

@@ -9,6 +9,7 @@
 mod sql;
 mod postgres;
 mod sqlite;
+mod thread_rows;
 
 use std::sync::Arc;
 

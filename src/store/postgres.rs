@@ -26,4 +26,11 @@ impl PgStore {
     }
 }
 
-sql_store!(PgStore, sqlx::Postgres, MIGRATOR);
+/// A whole thread as one JSON array of rows.
+const THREAD_SQL: &str = concat!(
+    "SELECT json_agg(json_build_array(",
+    thread_row_values!(),
+    "))::text AS items FROM comments c WHERE c.article_id = $1"
+);
+
+sql_store!(PgStore, sqlx::Postgres, MIGRATOR, THREAD_SQL);

@@ -75,6 +75,15 @@ macro_rules! select_comment {
     };
 }
 
+/// The narrow row of the thread query, as a list of values (see `thread_rows.rs`).
+macro_rules! thread_row_values {
+    () => {
+        "c.id, c.article_id, c.key, c.parent_id, c.origin, c.status, c.content, c.published, c.updated, \
+         c.deleted_at, c.author_id, c.remote_ap_id, c.remote_author_ap_id, c.remote_author_name, \
+         c.remote_author_handle, c.remote_author_url"
+    };
+}
+
 /// The shown replies: visible ones, and deleted ones that still have replies (placeholders).
 macro_rules! shown_reply {
     () => {
@@ -85,10 +94,9 @@ macro_rules! shown_reply {
 /// Implements `Store` for `$store`, which has a `pool: sqlx::Pool<$db>` field and an
 /// `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, $db>, sqlx::Error>`.
 macro_rules! sql_store {
-    ($store:ty, $db:ty, $migrator:expr) => {
+    ($store:ty, $db:ty, $migrator:expr, $thread_sql:expr) => {
         use async_trait::async_trait;
         use chrono::Utc;
-        use futures_util::TryStreamExt as _;
         use sqlx::Row as _;
 
         use crate::domain::{
@@ -96,6 +104,7 @@ macro_rules! sql_store {
             Key, LocalActor, Origin, ParentRef, SiteAuthor, Status, Tag, Upserted,
         };
         use crate::domain::html::SafeHtml;
+        use crate::store::thread_rows;
         use crate::store::{Page, Stats, Store, StoreError, StoreResult, Thread};
 
         type DbRow = <$db as sqlx::Database>::Row;
@@ -599,14 +608,20 @@ macro_rules! sql_store {
                 let Some(article) = self.article(article_key).await? else {
                     return Ok(None);
                 };
-                // Row by row: a long thread is never held twice (rows and comments) in memory.
-                let mut rows = sqlx::query(concat!(select_comment!(), "WHERE c.article_id = $1"))
-                    .bind(article.id)
-                    .fetch(&self.pool);
-                let mut comments = Vec::new();
-                while let Some(row) = rows.try_next().await? {
-                    comments.push(comment_from_row(&row)?);
-                }
+                let json: Option<String> =
+                    sqlx::query($thread_sql).bind(article.id).fetch_one(&self.pool).await?.try_get("items")?;
+                let rows = thread_rows::parse(json.as_deref()).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                let authors = sqlx::query(concat!(
+                    select_actor!(),
+                    "WHERE au.id IN (SELECT author_id FROM comments WHERE article_id = $1)"
+                ))
+                .bind(article.id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|row| actor_from_row(row).map(|a| (a.id, LocalActor { public_key_pem: None, ..a })))
+                .collect::<Result<std::collections::HashMap<_, _>, _>>()?;
+                let comments = thread_rows::assemble(rows, &authors);
                 Ok(Some(Thread { article, comments: domain::thread::depth_first(comments) }))
             }
 

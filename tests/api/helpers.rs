@@ -44,6 +44,7 @@ macro_rules! both_backends {
 
 pub struct TestApp {
     pub address: String,
+    pub database_url: String,
     pub client: Client,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
@@ -107,6 +108,15 @@ pub async fn spawn_app_with(backend: Backend, extra: &[&str]) -> Option<TestApp>
         Backend::Sqlite => format!("sqlite://{}", dir.path().join("threadbridge.db").display()),
         Backend::Postgres => fresh_postgres_database().await?,
     };
+    Some(start_on(database_url, dir, extra).await)
+}
+
+/// A second service process (in this test process) on the same database as `app`.
+pub async fn spawn_sibling(app: &TestApp) -> TestApp {
+    start_on(app.database_url.clone(), tempfile::tempdir().expect("temp dir"), &[]).await
+}
+
+async fn start_on(database_url: String, dir: tempfile::TempDir, extra: &[&str]) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let address = format!("http://127.0.0.1:{port}");
@@ -132,7 +142,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[&str]) -> Option<TestApp>
         let _ = rx.await;
     }));
     let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    Some(TestApp { address, client, shutdown: Some(tx), _dir: dir })
+    TestApp { address, client, database_url, shutdown: Some(tx), _dir: dir }
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {

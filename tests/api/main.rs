@@ -5,6 +5,7 @@ mod helpers;
 
 mod articles;
 mod bad_input;
+mod cache;
 mod cli;
 mod discovery;
 mod thread;
