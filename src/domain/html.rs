@@ -14,10 +14,6 @@ impl SafeHtml {
         &self.0
     }
 
-    pub fn into_string(self) -> String {
-        self.0
-    }
-
     /// Wraps HTML read back from our own store, where only sanitised HTML is ever written.
     pub fn from_store(stored: String) -> SafeHtml {
         SafeHtml(stored)
@@ -126,11 +122,6 @@ fn html_unescape_basic(text: &str) -> String {
         .replace("&#39;", "'")
         .replace("&nbsp;", " ")
         .replace("&amp;", "&")
-}
-
-/// Builds sanitised HTML from parts we write ourselves (already escaped) and site HTML.
-pub fn assemble(parts: &[String]) -> SafeHtml {
-    sanitize(&parts.concat())
 }
 
 /// True when a comment body looks like HTML rather than plain text: it has a tag such as

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::urls::{Urls, PUBLIC};
 use crate::config::{Config, ObjectType};
 use crate::domain::html::escape;
-use crate::domain::{ActorKind, Article, Comment, CommentAuthor, Key, LocalActor};
+use crate::domain::{ActorKind, Article, Comment, Key, LocalActor};
 
 /// The JSON-LD context of every document we serve.
 pub fn context() -> Value {
@@ -338,21 +338,13 @@ pub fn media_type(path: &str) -> &'static str {
     }
 }
 
-/// Whether a comment author is local, for callers that need the local actor.
-pub fn local_author(comment: &Comment) -> Option<&LocalActor> {
-    match &comment.author {
-        CommentAuthor::Local(actor) => Some(actor),
-        CommentAuthor::Remote { .. } => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
 
     use super::*;
     use crate::domain::html::text_to_html;
-    use crate::domain::{Origin, ParentRef, Status};
+    use crate::domain::{CommentAuthor, Origin, ParentRef, Status};
 
     fn person(id: i64, username: &str) -> LocalActor {
         LocalActor {

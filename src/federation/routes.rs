@@ -68,6 +68,15 @@ fn gone(article: &Article) -> AppError {
     AppError::new(StatusCode::GONE, format!("article '{}' was deleted", article.key))
 }
 
+/// An article that is not deleted (410 when it is).
+async fn live_article(state: &AppState, raw: &str) -> AppResult<Article> {
+    let article = find_article(state, raw).await?;
+    match article.deleted_at {
+        Some(_) => Err(gone(&article)),
+        None => Ok(article),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct PageQuery {
     page: Option<String>,
@@ -193,10 +202,7 @@ async fn article_activity(
     uri: Uri,
 ) -> AppResult<Response> {
     thread_document(&state, &parse_key(&raw)?, &uri, || async {
-        let article = find_article(&state, &raw).await?;
-        if article.deleted_at.is_some() {
-            return Err(gone(&article));
-        }
+        let article = live_article(&state, &raw).await?;
         let object = article_object(&state, &article).await?;
         Ok(rendered(StatusCode::OK, state.renderer().create(&article, &state.site, object)))
     })
@@ -230,10 +236,7 @@ async fn article_replies(
 ) -> AppResult<Response> {
     let page = q.number()?;
     thread_document(&state, &parse_key(&raw)?, &uri, || async {
-        let article = find_article(&state, &raw).await?;
-        if article.deleted_at.is_some() {
-            return Err(gone(&article));
-        }
+        let article = live_article(&state, &raw).await?;
         replies_collection(&state, &article, None, page).await
     })
     .await

@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::router(max_body))
         .route("/health", get(health))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -30,4 +31,8 @@ async fn health() -> Json<serde_json::Value> {
 
 async fn not_found() -> error::AppError {
     error::AppError::new(StatusCode::NOT_FOUND, "no such route")
+}
+
+async fn method_not_allowed() -> error::AppError {
+    error::AppError::new(StatusCode::METHOD_NOT_ALLOWED, "this route does not take that method")
 }

@@ -3,8 +3,10 @@
 //! SQLite and PostgreSQL both read; where the two engines differ, the back-end's own module
 //! supplies the piece (how a write transaction begins).
 
+/// The columns of a local actor under table alias `$p`, with `$key` as its public key (an
+/// article's or comment's author is read with `NULL` there: the key is not needed).
 macro_rules! actor_columns {
-    ($p:literal) => {
+    ($p:literal, $key:literal) => {
         concat!(
             $p,
             ".id AS actor_id, ",
@@ -16,29 +18,8 @@ macro_rules! actor_columns {
             ".site_username AS actor_site_username, ",
             $p,
             ".display_name AS actor_display_name, ",
-            $p,
-            ".public_key_pem AS actor_public_key_pem, ",
-            $p,
-            ".created_at AS actor_created_at"
-        )
-    };
-}
-
-/// The same columns for an article's or comment's author, whose key is not needed there.
-macro_rules! author_columns {
-    ($p:literal) => {
-        concat!(
-            $p,
-            ".id AS actor_id, ",
-            $p,
-            ".username AS actor_username, ",
-            $p,
-            ".kind AS actor_kind, ",
-            $p,
-            ".site_username AS actor_site_username, ",
-            $p,
-            ".display_name AS actor_display_name, ",
-            "NULL AS actor_public_key_pem, ",
+            $key,
+            " AS actor_public_key_pem, ",
             $p,
             ".created_at AS actor_created_at"
         )
@@ -47,7 +28,7 @@ macro_rules! author_columns {
 
 macro_rules! select_actor {
     () => {
-        concat!("SELECT ", actor_columns!("au"), " FROM actors au ")
+        concat!("SELECT ", actor_columns!("au", "au.public_key_pem"), " FROM actors au ")
     };
 }
 
@@ -56,7 +37,7 @@ macro_rules! select_article {
         concat!(
             "SELECT ar.id, ar.key, ar.title, ar.url, ar.content, ar.summary, ar.tags, ar.image_url, ",
             "ar.image_alt, ar.language, ar.sensitive, ar.published, ar.updated, ar.deleted_at, ar.version, ",
-            author_columns!("au"),
+            actor_columns!("au", "NULL"),
             " FROM articles ar JOIN actors au ON au.id = ar.author_id "
         )
     };
@@ -69,7 +50,7 @@ macro_rules! select_comment {
             "c.remote_ap_id, c.remote_author_ap_id, c.remote_author_name, c.remote_author_handle, ",
             "c.remote_author_url, p.id AS parent_id, p.key AS parent_key, p.remote_ap_id AS parent_remote_ap_id, ",
             "p.remote_author_ap_id AS parent_remote_author_ap_id, p.remote_author_handle AS parent_remote_author_handle, ",
-            author_columns!("au"),
+            actor_columns!("au", "NULL"),
             " FROM comments c LEFT JOIN comments p ON p.id = c.parent_id LEFT JOIN actors au ON au.id = c.author_id "
         )
     };

@@ -168,6 +168,9 @@ async fn nodeinfo_and_host_meta(backend: Backend) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(unknown["error"].is_string());
     let _: Value = unknown;
+    let post = app.client.post(app.url("/users/site/outbox")).send().await.expect("post");
+    assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(body_json(post).await["error"].is_string());
 }
 
 both_backends!(
