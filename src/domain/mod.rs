@@ -253,6 +253,13 @@ impl Comment {
     }
 }
 
+/// Just enough of a thread item to name it: its key, and its own id when it is a federated reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemRef {
+    pub key: Key,
+    pub remote_ap_id: Option<String>,
+}
+
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upserted {

@@ -201,14 +201,19 @@ impl Renderer<'_> {
     /// The ActivityPub id of a thread item: minted from keys for local comments, the remote
     /// server's own for federated replies.
     pub fn comment_id(&self, article: &Key, comment: &Comment) -> String {
-        comment.remote_ap_id.clone().unwrap_or_else(|| self.urls.comment(article, &comment.key))
+        self.item_id(article, &comment.key, comment.remote_ap_id.as_deref())
+    }
+
+    /// The id of a thread item known by its key (and its own id, for a federated reply).
+    pub fn item_id(&self, article: &Key, key: &Key, remote_ap_id: Option<&str>) -> String {
+        remote_ap_id.map(str::to_string).unwrap_or_else(|| self.urls.comment(article, key))
     }
 
     /// The id of what a comment answers: its parent comment, or the article.
     pub fn in_reply_to(&self, article: &Key, comment: &Comment) -> String {
         match &comment.parent {
             None => self.urls.article(article),
-            Some(p) => p.remote_ap_id.clone().unwrap_or_else(|| self.urls.comment(article, &p.key)),
+            Some(p) => self.item_id(article, &p.key, p.remote_ap_id.as_deref()),
         }
     }
 

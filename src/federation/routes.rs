@@ -165,7 +165,7 @@ async fn replies_preview(state: &AppState, article: &Article, parent: Option<i64
     let has_more = replies.len() as i64 > PAGE_SIZE;
     replies.truncate(PAGE_SIZE as usize);
     let render = state.renderer();
-    let item_ids = replies.iter().map(|c| render.comment_id(&article.key, c)).collect();
+    let item_ids = replies.iter().map(|r| render.item_id(&article.key, &r.key, r.remote_ap_id.as_deref())).collect();
     Ok(RepliesPreview { item_ids, has_more })
 }
 
@@ -224,7 +224,8 @@ async fn replies_collection(
         return Ok(rendered(StatusCode::OK, render.collection(&id, total)));
     };
     let replies = state.store.replies(article.id, parent_id, (page - 1) * PAGE_SIZE, PAGE_SIZE).await?;
-    let items = replies.iter().map(|c| json!(render.comment_id(&article.key, c))).collect();
+    let items =
+        replies.iter().map(|r| json!(render.item_id(&article.key, &r.key, r.remote_ap_id.as_deref()))).collect();
     Ok(rendered(StatusCode::OK, render.collection_page(&id, page, total, items)))
 }
 

@@ -45,7 +45,8 @@ struct Entry {
 }
 
 pub struct DocumentCache {
-    entries: moka::sync::Cache<String, Arc<Entry>>,
+    /// None when the cache is given no memory: every document is rendered afresh.
+    entries: Option<moka::sync::Cache<String, Arc<Entry>>>,
     /// The newest version of each article this process wrote.
     written: RwLock<HashMap<String, i64>>,
 }
@@ -53,12 +54,14 @@ pub struct DocumentCache {
 impl DocumentCache {
     /// A cache holding at most `max_bytes` of bodies.
     pub fn new(max_bytes: u64) -> DocumentCache {
-        let entries = moka::sync::Cache::builder()
-            .max_capacity(max_bytes)
-            .weigher(|key: &String, entry: &Arc<Entry>| {
-                u32::try_from(key.len() + entry.rendered.body.len()).unwrap_or(u32::MAX)
-            })
-            .build();
+        let entries = (max_bytes > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|key: &String, entry: &Arc<Entry>| {
+                    u32::try_from(key.len() + entry.rendered.body.len()).unwrap_or(u32::MAX)
+                })
+                .build()
+        });
         DocumentCache { entries, written: RwLock::new(HashMap::new()) }
     }
 
@@ -88,7 +91,10 @@ impl DocumentCache {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = AppResult<Rendered>>,
     {
-        let held = self.entries.get(&key).filter(|e| e.version >= self.written_version(article));
+        let Some(entries) = &self.entries else {
+            return render().await;
+        };
+        let held = entries.get(&key).filter(|e| e.version >= self.written_version(article));
         if let Some(entry) = &held {
             if entry.checked.elapsed() < max_age {
                 return Ok(entry.rendered.clone());
@@ -99,13 +105,13 @@ impl DocumentCache {
         };
         if let Some(entry) = held.filter(|e| e.version == version) {
             let refreshed = Entry { checked: Instant::now(), ..(*entry).clone() };
-            self.entries.insert(key, Arc::new(refreshed));
+            entries.insert(key, Arc::new(refreshed));
             return Ok(entry.rendered.clone());
         }
         let rendered = render().await?;
         if matches!(rendered.status, StatusCode::OK | StatusCode::GONE) {
             let entry = Entry { version, checked: Instant::now(), rendered: rendered.clone() };
-            self.entries.insert(key, Arc::new(entry));
+            entries.insert(key, Arc::new(entry));
         }
         Ok(rendered)
     }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::{Article, ArticleDraft, Comment, CommentDraft, Key, LocalActor, Upserted};
+use crate::domain::{Article, ArticleDraft, Comment, CommentDraft, ItemRef, Key, LocalActor, Upserted};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -117,7 +117,7 @@ pub trait Store: Send + Sync + 'static {
     /// fediverse: visible ones, and deleted ones that have replies (as placeholders), oldest
     /// first.
     async fn replies(&self, article_id: i64, parent: Option<i64>, offset: i64, limit: i64)
-        -> StoreResult<Vec<Comment>>;
+        -> StoreResult<Vec<ItemRef>>;
 
     /// How many items [`Store::replies`] lists in all.
     async fn reply_count(&self, article_id: i64, parent: Option<i64>) -> StoreResult<i64>;

@@ -81,7 +81,7 @@ macro_rules! sql_store {
         use sqlx::Row as _;
 
         use crate::domain::{
-            self, username, ActorKind, Article, ArticleDraft, Comment, CommentAuthor, CommentDraft,
+            self, username, ActorKind, Article, ArticleDraft, Comment, CommentAuthor, CommentDraft, ItemRef,
             Key, LocalActor, Origin, ParentRef, SiteAuthor, Status, Tag, Upserted,
         };
         use crate::domain::html::SafeHtml;
@@ -612,11 +612,11 @@ macro_rules! sql_store {
                 parent: Option<i64>,
                 offset: i64,
                 limit: i64,
-            ) -> StoreResult<Vec<Comment>> {
+            ) -> StoreResult<Vec<ItemRef>> {
                 let (limit, offset) = limit_offset(offset, limit);
                 let rows = match parent {
                     None => sqlx::query(concat!(
-                        select_comment!(), "WHERE c.article_id = $1 AND c.parent_id IS NULL", shown_reply!(),
+                        "SELECT c.key, c.remote_ap_id FROM comments c WHERE c.article_id = $1 AND c.parent_id IS NULL", shown_reply!(),
                         "ORDER BY c.published, c.id LIMIT $2 OFFSET $3"
                     ))
                     .bind(article_id)
@@ -625,7 +625,7 @@ macro_rules! sql_store {
                     .fetch_all(&self.pool)
                     .await?,
                     Some(parent_id) => sqlx::query(concat!(
-                        select_comment!(), "WHERE c.article_id = $1 AND c.parent_id = $4", shown_reply!(),
+                        "SELECT c.key, c.remote_ap_id FROM comments c WHERE c.article_id = $1 AND c.parent_id = $4", shown_reply!(),
                         "ORDER BY c.published, c.id LIMIT $2 OFFSET $3"
                     ))
                     .bind(article_id)
@@ -635,7 +635,11 @@ macro_rules! sql_store {
                     .fetch_all(&self.pool)
                     .await?,
                 };
-                Ok(rows.iter().map(comment_from_row).collect::<Result<Vec<_>, _>>()?)
+                rows.iter()
+                    .map(|row| {
+                        Ok(ItemRef { key: Key::from_store(row.try_get("key")?), remote_ap_id: row.try_get("remote_ap_id")? })
+                    })
+                    .collect()
             }
 
             async fn reply_count(&self, article_id: i64, parent: Option<i64>) -> StoreResult<i64> {
