@@ -120,22 +120,13 @@ async fn put_comment(
         .await?
         .ok_or_else(|| AppError::not_found(format!("article '{article_key}' does not exist")))?;
     state.cache.article_changed(&article.key, article.version);
-    let depth = comment_depth(&state, &article_key, &comment).await?;
+    let depth = comment_depth(&state, &comment).await?;
     Ok((upsert_status(outcome), Json(views::comment(&state.renderer(), &article, &comment, depth))).into_response())
 }
 
 /// A comment's depth, counted up its parents (1 for a reply to the article).
-async fn comment_depth(state: &AppState, article: &Key, comment: &crate::domain::Comment) -> AppResult<usize> {
-    let mut depth = 1;
-    let mut parent = comment.parent.as_ref().map(|p| p.key.clone());
-    while let Some(key) = parent {
-        depth += 1;
-        parent = state.store.comment(article, &key).await?.and_then(|(_, c)| c.parent.map(|p| p.key));
-        if depth > 10_000 {
-            break;
-        }
-    }
-    Ok(depth)
+async fn comment_depth(state: &AppState, comment: &crate::domain::Comment) -> AppResult<usize> {
+    Ok(usize::try_from(state.store.comment_depth(comment.id).await?).unwrap_or(1))
 }
 
 #[tracing::instrument(skip_all, fields(key = %raw_key, comment = %raw_ckey))]
@@ -153,6 +144,6 @@ async fn delete_comment(
         .await?
         .ok_or_else(|| AppError::not_found(format!("article '{article_key}' does not exist")))?;
     state.cache.article_changed(&article.key, article.version);
-    let depth = comment_depth(&state, &article_key, &comment).await?;
+    let depth = comment_depth(&state, &comment).await?;
     Ok(Json(views::comment(&state.renderer(), &article, &comment, depth)).into_response())
 }

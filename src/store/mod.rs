@@ -110,6 +110,9 @@ pub trait Store: Send + Sync + 'static {
     /// A comment of an article, deleted or not, with its article.
     async fn comment(&self, article: &Key, key: &Key) -> StoreResult<Option<(Article, Comment)>>;
 
+    /// How deep a comment sits: 1 for a reply to the article.
+    async fn comment_depth(&self, comment_id: i64) -> StoreResult<i64>;
+
     /// An article with all its comments (every status), in thread order.
     async fn thread(&self, article: &Key) -> StoreResult<Option<Thread>>;
 

@@ -585,6 +585,20 @@ macro_rules! sql_store {
                 Ok(row.as_ref().map(comment_from_row).transpose()?.map(|c| (article, c)))
             }
 
+            async fn comment_depth(&self, comment_id: i64) -> StoreResult<i64> {
+                let row = sqlx::query(
+                    "WITH RECURSIVE up (id, parent_id, depth) AS ( \
+                       SELECT id, parent_id, 1 FROM comments WHERE id = $1 \
+                       UNION ALL \
+                       SELECT c.id, c.parent_id, up.depth + 1 FROM comments c JOIN up ON c.id = up.parent_id \
+                     ) SELECT CAST(COALESCE(MAX(depth), 1) AS BIGINT) AS depth FROM up",
+                )
+                .bind(comment_id)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.try_get("depth")?)
+            }
+
             async fn thread(&self, article_key: &Key) -> StoreResult<Option<Thread>> {
                 let Some(article) = self.article(article_key).await? else {
                     return Ok(None);

@@ -229,7 +229,25 @@ async fn concurrent_puts_store_one_of_each(backend: Backend) {
     assert_eq!(handles.len(), 1, "one actor for one site user: {handles:?}");
 }
 
+async fn comment_answers_say_where_they_sit(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    app.put_article("a", &article_json("A")).await;
+    let first = app.put_comment("a", "c1", &comment_json("Reader One", "top", None)).await;
+    let second = app.put_comment("a", "c2", &comment_json("Reader Two", "reply", Some("c1"))).await;
+    let third = app.put_comment("a", "c3", &comment_json("Reader One", "reply to reply", Some("c2"))).await;
+    assert_eq!(
+        (first["depth"].clone(), second["depth"].clone(), third["depth"].clone()),
+        (json!(1), json!(2), json!(3))
+    );
+    assert_eq!(third["parent"], "c2");
+    assert_eq!(third["url"], "https://news.example/2015/09/peace-treaty#comment-c3");
+    let (status, deleted) = app.admin_delete("/api/admin/articles/a/comments/c2").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((deleted["status"].clone(), deleted["depth"].clone()), (json!("deleted"), json!(2)));
+}
+
 both_backends!(
+    comment_answers_say_where_they_sit,
     create_update_and_unchanged,
     article_as_note,
     sensitive_article_has_content_warning,
