@@ -124,11 +124,52 @@ fn html_unescape_basic(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// True when a comment body looks like HTML rather than plain text: it has a tag such as
-/// `<p>`, `</p>`, `<br>` or `<a href=...>`.
+/// Tags whose presence makes a comment HTML rather than plain text.
+const HTML_TAGS: &[&str] = &[
+    "p",
+    "br",
+    "a",
+    "b",
+    "i",
+    "u",
+    "s",
+    "em",
+    "strong",
+    "blockquote",
+    "q",
+    "cite",
+    "code",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "div",
+    "span",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "img",
+    "del",
+    "ins",
+    "sub",
+    "sup",
+];
+
+/// True when a comment body looks like HTML rather than plain text: it has a known tag such as
+/// `<p>`, `</p>`, `<br/>` or `<a href=...>`. Text like `x<y` or `<sarcasm>` stays text.
 pub fn looks_like_html(content: &str) -> bool {
-    let bytes = content.as_bytes();
-    bytes.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+    content.match_indices('<').any(|(at, _)| {
+        let rest = &content[at + 1..];
+        let rest = rest.strip_prefix('/').unwrap_or(rest);
+        let name_len = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
+        let (name, after) = rest.split_at(name_len);
+        let ends_tag = after.starts_with(['>', ' ', '/', '\n', '\t']);
+        ends_tag && HTML_TAGS.iter().any(|t| t.eq_ignore_ascii_case(name))
+    })
 }
 
 /// Turns a plain-text comment into HTML: paragraphs at blank lines, `<br>` at single line
@@ -195,7 +236,10 @@ mod tests {
     fn html_detection() {
         assert!(looks_like_html("<p>x</p>"));
         assert!(looks_like_html("a<br>b"));
+        assert!(looks_like_html("<P class=x>hi</P>"));
         assert!(!looks_like_html("a < b and c > d"));
+        assert!(!looks_like_html("if x<y then y>x"));
+        assert!(!looks_like_html("I disagree, <sarcasm>great</sarcasm> idea"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The admin API's request bodies as the site sends them, and their parsing into checked drafts.
 //! Every error names the field at fault.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::Deserialize;
 use url::Url;
 
@@ -11,6 +11,7 @@ const MAX_TITLE: usize = 1_000;
 const MAX_NAME: usize = 200;
 const MAX_SUMMARY: usize = 5_000;
 const MAX_TAGS: usize = 50;
+const MAX_ALT: usize = 1_500;
 
 #[derive(Debug, Deserialize)]
 pub struct AuthorInput {
@@ -76,7 +77,10 @@ impl ArticleInput {
             None => None,
             Some(img) => Some(Image {
                 url: web_url("image.url", &img.url)?,
-                alt: img.alt.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()),
+                alt: match img.alt.as_deref().map(str::trim) {
+                    None | Some("") => None,
+                    Some(alt) => Some(non_blank("image.alt", alt, MAX_ALT)?),
+                },
             }),
         };
         let language = match self.language {
@@ -113,6 +117,9 @@ impl CommentInput {
             ContentFormat::Html => html::sanitize(&self.content),
             ContentFormat::Text => html::text_to_html(&self.content),
         };
+        if content.excerpt(1).is_empty() {
+            return Err("content has no text once sanitised".into());
+        }
         let parent = match self.parent.as_deref() {
             None => None,
             Some(p) => Some(Key::parse(p).map_err(|e| format!("parent: {e}"))?),
@@ -159,11 +166,18 @@ fn web_url(field: &str, raw: &str) -> Result<Url, String> {
     Ok(url)
 }
 
+/// An RFC 3339 timestamp between the years 1000 and 9999 (in UTC): both databases store and
+/// sort those alike.
 fn timestamp(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
     raw.map(|r| {
-        DateTime::parse_from_rfc3339(r.trim())
+        let t = DateTime::parse_from_rfc3339(r.trim())
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| format!("{field} must be an RFC 3339 timestamp such as 2015-09-22T06:45:00+03:00"))
+            .map_err(|_| format!("{field} must be an RFC 3339 timestamp such as 2015-09-22T06:45:00+03:00"))?;
+        if (1000..=9999).contains(&t.year()) {
+            Ok(t)
+        } else {
+            Err(format!("{field} must fall between the years 1000 and 9999"))
+        }
     })
     .transpose()
 }
@@ -202,8 +216,16 @@ mod tests {
         let mut bad = base.clone();
         bad["published"] = "yesterday".into();
         assert!(article(bad).unwrap_err().contains("published"));
-        let mut bad = base;
+        let mut bad = base.clone();
         bad["language"] = "english!".into();
         assert!(article(bad).unwrap_err().contains("language"));
+        for year_out_of_range in ["0000-06-01T00:00:00Z", "9999-12-31T23:00:00-05:00"] {
+            let mut bad = base.clone();
+            bad["published"] = year_out_of_range.into();
+            assert!(article(bad).unwrap_err().contains("between the years"), "{year_out_of_range}");
+        }
+        let mut bad = base;
+        bad["image"] = serde_json::json!({ "url": "https://news.example/i.jpg", "alt": "a\u{0}b" });
+        assert!(article(bad).unwrap_err().contains("image.alt"));
     }
 }

@@ -26,6 +26,9 @@ impl Key {
         if raw.chars().any(char::is_control) {
             return Err("a key must not contain control characters".into());
         }
+        if raw == "." || raw == ".." {
+            return Err("a key cannot be '.' or '..' (clients would read them as paths)".into());
+        }
         Ok(Key(raw.to_string()))
     }
 

@@ -1,9 +1,9 @@
 //! Thread order: depth-first from the article, siblings by `published` (then by id, so equal
 //! times keep the order in which they were stored).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use super::Comment;
+use super::{Comment, Status};
 
 /// Orders a thread's comments depth-first. Comments whose parent is missing from `comments`
 /// (which the store never produces) are placed at the top level rather than lost.
@@ -25,6 +25,24 @@ pub fn depth_first(mut comments: Vec<Comment>) -> Vec<Comment> {
     }
     let mut slots: Vec<Option<Comment>> = comments.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+/// The comments the fediverse is shown: the visible ones, and deleted ones that still have a
+/// visible comment somewhere below them (as placeholders that keep those replies in place).
+pub fn shown(comments: &[Comment]) -> HashSet<i64> {
+    let parents: HashMap<i64, Option<i64>> = comments.iter().map(|c| (c.id, c.parent_id())).collect();
+    let mut shown = HashSet::new();
+    for c in comments.iter().filter(|c| c.status == Status::Visible) {
+        shown.insert(c.id);
+        let mut cursor = c.parent_id();
+        while let Some(p) = cursor {
+            if !shown.insert(p) {
+                break;
+            }
+            cursor = parents.get(&p).copied().flatten();
+        }
+    }
+    shown
 }
 
 /// Depth of each comment (1 for a reply to the article), by comment id.

@@ -84,7 +84,8 @@ impl Renderer<'_> {
             "preferredUsername": actor.username,
             "name": name,
             "summary": format!("<p>{}</p>", escape(&summary)),
-            "url": match actor.kind { ActorKind::Site => self.config.site_url().to_string(), ActorKind::Person => id.clone() },
+            // A commenter has no page of their own on the site: their profile link is the site.
+            "url": self.config.site_url().to_string(),
             "inbox": urls.inbox(&actor.username),
             "outbox": urls.outbox(&actor.username),
             "followers": urls.followers(&actor.username),
@@ -115,6 +116,14 @@ impl Renderer<'_> {
             first["next"] = json!(format!("{collection_id}?page=2"));
         }
         json!({ "id": collection_id, "type": "OrderedCollection", "first": first })
+    }
+
+    /// The type articles are published as.
+    pub fn article_type(&self) -> &'static str {
+        match self.config.object_type {
+            ObjectType::Note => "Note",
+            ObjectType::Article => "Article",
+        }
     }
 
     /// An article: a Note (its title, summary and link as content) or an Article (full
@@ -182,7 +191,7 @@ impl Renderer<'_> {
                 value["summary"] = json!(escape(&teaser));
             }
             (ObjectType::Note, true) => {
-                value["summary"] = json!(article.summary.clone().unwrap_or_else(|| article.title.clone()));
+                value["summary"] = json!(escape(article.summary.as_deref().unwrap_or(&article.title)));
             }
             (ObjectType::Note, false) => {}
         }

@@ -3,7 +3,7 @@
 //! site's page when a browser asks (`Accept: text/html`).
 
 use activitypub_federation::FEDERATION_CONTENT_TYPE;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -16,7 +16,7 @@ use super::objects::{document, RepliesPreview, PAGE_SIZE};
 use crate::domain::{ActorKind, Article, Comment, CommentAuthor, Key, Status};
 use crate::http::cache::Rendered;
 use crate::http::error::{AppError, AppResult};
-use crate::http::extract::{AppPath, Wants};
+use crate::http::extract::{AppPath, AppQuery, Wants};
 use crate::startup::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -31,6 +31,13 @@ pub fn router() -> Router<AppState> {
         .route("/articles/{key}/context", get(context))
         .route("/articles/{key}/comments/{ckey}", get(comment))
         .route("/articles/{key}/comments/{ckey}/replies", get(comment_replies))
+        .layer(axum::middleware::map_response(vary_on_accept))
+}
+
+/// Each of these URLs answers JSON or a redirect depending on `Accept`: caches must key on it.
+async fn vary_on_accept(mut response: Response) -> Response {
+    response.headers_mut().insert(header::VARY, header::HeaderValue::from_static("Accept"));
+    response
 }
 
 /// An ActivityPub document with its `@context`.
@@ -116,7 +123,7 @@ async fn actor(State(state): State<AppState>, AppPath(username): AppPath<String>
 async fn outbox(
     State(state): State<AppState>,
     AppPath(username): AppPath<String>,
-    Query(q): Query<PageQuery>,
+    AppQuery(q): AppQuery<PageQuery>,
 ) -> AppResult<Response> {
     let actor = local_actor(&state, &username).await?;
     let render = state.renderer();
@@ -174,6 +181,12 @@ async fn article_object(state: &AppState, article: &Article) -> AppResult<Value>
     Ok(state.renderer().article(article, &state.site, preview))
 }
 
+/// Where a browser asking for an article (or its collections) is sent: its page on the site.
+async fn article_page(state: &AppState, raw: &str) -> AppResult<Response> {
+    let article = find_article(state, raw).await?;
+    Ok(Redirect::to(article.url.as_str()).into_response())
+}
+
 async fn article(
     State(state): State<AppState>,
     AppPath(raw): AppPath<String>,
@@ -181,14 +194,14 @@ async fn article(
     uri: Uri,
 ) -> AppResult<Response> {
     if wants == Wants::Html {
-        let article = find_article(&state, &raw).await?;
-        return Ok(Redirect::to(article.url.as_str()).into_response());
+        return article_page(&state, &raw).await;
     }
     thread_document(&state, &parse_key(&raw)?, &uri, || async {
         let article = find_article(&state, &raw).await?;
         if article.deleted_at.is_some() {
             let id = state.urls.article(&article.key);
-            let tombstone = state.renderer().tombstone(id, article.deleted_at.as_ref(), "Note");
+            let render = state.renderer();
+            let tombstone = render.tombstone(id, article.deleted_at.as_ref(), render.article_type());
             return Ok(rendered(StatusCode::GONE, tombstone));
         }
         Ok(rendered(StatusCode::OK, article_object(&state, &article).await?))
@@ -232,9 +245,13 @@ async fn replies_collection(
 async fn article_replies(
     State(state): State<AppState>,
     AppPath(raw): AppPath<String>,
-    Query(q): Query<PageQuery>,
+    AppQuery(q): AppQuery<PageQuery>,
+    wants: Wants,
     uri: Uri,
 ) -> AppResult<Response> {
+    if wants == Wants::Html {
+        return article_page(&state, &raw).await;
+    }
     let page = q.number()?;
     thread_document(&state, &parse_key(&raw)?, &uri, || async {
         let article = live_article(&state, &raw).await?;
@@ -248,9 +265,13 @@ async fn article_replies(
 async fn context(
     State(state): State<AppState>,
     AppPath(raw): AppPath<String>,
-    Query(q): Query<PageQuery>,
+    AppQuery(q): AppQuery<PageQuery>,
+    wants: Wants,
     uri: Uri,
 ) -> AppResult<Response> {
+    if wants == Wants::Html {
+        return article_page(&state, &raw).await;
+    }
     let (key, page) = (parse_key(&raw)?, q.number()?);
     thread_document(&state, &key, &uri, || async {
         let thread =
@@ -260,15 +281,8 @@ async fn context(
         }
         let render = state.renderer();
         let mut ids = vec![state.urls.article(&key)];
-        let has_replies: std::collections::HashSet<i64> =
-            thread.comments.iter().filter_map(Comment::parent_id).collect();
-        ids.extend(
-            thread
-                .comments
-                .iter()
-                .filter(|c| c.status == Status::Visible || (c.is_deleted() && has_replies.contains(&c.id)))
-                .map(|c| render.comment_id(&key, c)),
-        );
+        let shown = crate::domain::thread::shown(&thread.comments);
+        ids.extend(thread.comments.iter().filter(|c| shown.contains(&c.id)).map(|c| render.comment_id(&key, c)));
         let id = state.urls.context(&key);
         let total = ids.len() as i64;
         let mut value = match page {
@@ -325,9 +339,14 @@ async fn comment(
 async fn comment_replies(
     State(state): State<AppState>,
     AppPath((key, ckey)): AppPath<(String, String)>,
-    Query(q): Query<PageQuery>,
+    AppQuery(q): AppQuery<PageQuery>,
+    wants: Wants,
     uri: Uri,
 ) -> AppResult<Response> {
+    if wants == Wants::Html {
+        let (article, comment) = find_comment(&state, &key, &ckey).await?;
+        return Ok(Redirect::to(&state.renderer().comment_url(&article, &comment)).into_response());
+    }
     let page = q.number()?;
     thread_document(&state, &parse_key(&key)?, &uri, || async {
         let (article, comment) = find_comment(&state, &key, &ckey).await?;

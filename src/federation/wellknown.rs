@@ -1,6 +1,6 @@
 //! Discovery: WebFinger (`acct:user@host` and actor URLs), host-meta, NodeInfo 2.1.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::http::error::{AppError, AppResult};
+use crate::http::extract::AppQuery;
 use crate::startup::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -39,7 +40,7 @@ fn username_of(resource: &str, state: &AppState) -> Option<String> {
     (host.eq_ignore_ascii_case(&state.config.domain()) && !user.is_empty()).then(|| user.to_ascii_lowercase())
 }
 
-async fn webfinger(State(state): State<AppState>, Query(q): Query<WebfingerQuery>) -> AppResult<Response> {
+async fn webfinger(State(state): State<AppState>, AppQuery(q): AppQuery<WebfingerQuery>) -> AppResult<Response> {
     let resource = q.resource.ok_or_else(|| AppError::bad_request("the resource parameter is missing"))?;
     let username = username_of(&resource, &state)
         .ok_or_else(|| AppError::not_found(format!("'{resource}' is not an account of this server")))?;
@@ -49,10 +50,8 @@ async fn webfinger(State(state): State<AppState>, Query(q): Query<WebfingerQuery
         .await?
         .ok_or_else(|| AppError::not_found(format!("no account '{username}' here")))?;
     let actor_url = state.urls.actor(&actor.username);
-    let profile = match actor.kind {
-        crate::domain::ActorKind::Site => state.config.site_url().to_string(),
-        crate::domain::ActorKind::Person => actor_url.clone(),
-    };
+    // The site is everyone's profile page: commenters have no page of their own there.
+    let profile = state.config.site_url().to_string();
     let body = json!({
         "subject": format!("acct:{}@{}", actor.username, state.config.domain()),
         "aliases": [actor_url],

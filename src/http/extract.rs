@@ -1,11 +1,11 @@
 //! Extractors: what a handler states in its signature is checked before it runs.
 //! - [`Admin`]: the admin bearer token.
 //! - [`AppJson`]: a JSON body, with bad JSON answered in our error format.
-//! - [`AppPath`]: path parameters, likewise.
+//! - [`AppPath`], [`AppQuery`]: path and query parameters, likewise.
 //! - [`Wants`]: whether the client asked for ActivityPub JSON or a web page.
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
@@ -90,6 +90,20 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AppPath
 
 fn path_rejection(rejection: PathRejection) -> AppError {
     AppError::bad_request(rejection.body_text())
+}
+
+/// Query parameters, with bad ones answered as a JSON 400.
+pub struct AppQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<AppQuery<T>, AppError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(AppQuery(value)),
+            Err(rejection) => Err(AppError::bad_request(rejection.body_text())),
+        }
+    }
 }
 
 /// What the client asked for: ActivityPub JSON (servers, and the default), or a web page (a

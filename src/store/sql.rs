@@ -65,11 +65,40 @@ macro_rules! thread_row_values {
     };
 }
 
-/// The shown replies: visible ones, and deleted ones that still have replies (placeholders).
+/// The shown replies: visible ones, and deleted ones with a visible reply below them (placeholders,
+/// looked for two levels down: enough for all but chains of three deleted comments).
 macro_rules! shown_reply {
     () => {
-        " AND (c.status = 'visible' OR (c.status = 'deleted' AND EXISTS (SELECT 1 FROM comments k WHERE k.parent_id = c.id))) "
+        " AND (c.status = 'visible' OR (c.status = 'deleted' AND EXISTS (SELECT 1 FROM comments k WHERE k.parent_id = c.id \
+           AND (k.status = 'visible' OR (k.status = 'deleted' AND EXISTS \
+           (SELECT 1 FROM comments g WHERE g.parent_id = k.id AND g.status = 'visible')))))) "
     };
+}
+
+/// Runs a write again when it lost a race another writer won (a unique key taken meanwhile, a
+/// deadlock or a serialisation failure): the next attempt reads what the winner stored and
+/// takes the update path, so concurrent PUTs of one key are all answered as upserts.
+pub(super) async fn retrying<T, F, Fut>(mut attempt: F) -> super::StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = super::StoreResult<T>>,
+{
+    for _ in 0..4 {
+        match attempt().await {
+            Err(super::StoreError::Database(e)) if lost_a_race(&e) => continue,
+            other => return other,
+        }
+    }
+    attempt().await
+}
+
+fn lost_a_race(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation() || matches!(db.code().as_deref(), Some("40001" | "40P01"))
+        }
+        _ => false,
+    }
 }
 
 /// Implements `Store` for `$store`, which has a `pool: sqlx::Pool<$db>` field and an
@@ -85,6 +114,7 @@ macro_rules! sql_store {
             Key, LocalActor, Origin, ParentRef, SiteAuthor, Status, Tag, Upserted,
         };
         use crate::domain::html::SafeHtml;
+        use crate::store::sql::retrying;
         use crate::store::thread_rows;
         use crate::store::{Page, Stats, Store, StoreError, StoreResult, Thread};
 
@@ -195,6 +225,14 @@ macro_rules! sql_store {
                         .bind(actor.id)
                         .execute(&mut **tx)
                         .await?;
+                    // Every thread that shows this name has changed.
+                    sqlx::query(
+                        "UPDATE articles SET version = version + 1 WHERE author_id = $1 \
+                         OR id IN (SELECT article_id FROM comments WHERE author_id = $1)",
+                    )
+                    .bind(actor.id)
+                    .execute(&mut **tx)
+                    .await?;
                     return actor_by_id(tx, actor.id).await;
                 }
                 return Ok(actor);
@@ -285,6 +323,168 @@ macro_rules! sql_store {
             (limit.clamp(0, 1000), offset.max(0))
         }
 
+        async fn upsert_article_once(store: &$store, key: &Key, draft: &ArticleDraft) -> StoreResult<(Article, Upserted)> {
+            let mut tx = store.begin_write().await?;
+            let author = ensure_person(&mut tx, &draft.author).await?;
+            let existing = article_in(&mut tx, key).await?;
+            let now = Utc::now();
+            let outcome = match existing {
+                Some(stored) if stored.deleted_at.is_some() => {
+                    return Err(StoreError::Conflict(format!(
+                        "article '{key}' was deleted; its id cannot be used again"
+                    )));
+                }
+                Some(stored) if same_article(&stored, draft, &author) => {
+                    // Commits the author's display name, which may have changed alone.
+                    tx.commit().await?;
+                    return Ok((stored, Upserted::Unchanged));
+                }
+                Some(stored) => {
+                    sqlx::query(
+                        "UPDATE articles SET title = $1, url = $2, content = $3, summary = $4, author_id = $5, \
+                         tags = $6, image_url = $7, image_alt = $8, language = $9, sensitive = $10, \
+                         published = $11, updated = $12 WHERE id = $13",
+                    )
+                    .bind(&draft.title)
+                    .bind(draft.url.as_str())
+                    .bind(draft.content.as_str())
+                    .bind(&draft.summary)
+                    .bind(author.id)
+                    .bind(tags_json(&draft.tags))
+                    .bind(draft.image.as_ref().map(|i| i.url.to_string()))
+                    .bind(draft.image.as_ref().and_then(|i| i.alt.clone()))
+                    .bind(&draft.language)
+                    .bind(draft.sensitive)
+                    .bind(draft.published.unwrap_or(stored.published))
+                    .bind(draft.updated.unwrap_or(now))
+                    .bind(stored.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    bump_version(&mut tx, stored.id).await?;
+                    Upserted::Updated
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO articles (key, title, url, content, summary, author_id, tags, image_url, \
+                         image_alt, language, sensitive, published, updated, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                    )
+                    .bind(key.as_str())
+                    .bind(&draft.title)
+                    .bind(draft.url.as_str())
+                    .bind(draft.content.as_str())
+                    .bind(&draft.summary)
+                    .bind(author.id)
+                    .bind(tags_json(&draft.tags))
+                    .bind(draft.image.as_ref().map(|i| i.url.to_string()))
+                    .bind(draft.image.as_ref().and_then(|i| i.alt.clone()))
+                    .bind(&draft.language)
+                    .bind(draft.sensitive)
+                    .bind(draft.published.unwrap_or(now))
+                    .bind(draft.updated)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    Upserted::Created
+                }
+            };
+            let article = article_in(&mut tx, key)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("article '{key}' vanished")))?;
+            tx.commit().await?;
+            Ok((article, outcome))
+        }
+
+
+        async fn upsert_comment_once(
+        store: &$store,
+        article_key: &Key,
+        key: &Key,
+        draft: &CommentDraft,
+        ) -> StoreResult<(Comment, Upserted)> {
+            let mut tx = store.begin_write().await?;
+            let article = live_article(&mut tx, article_key).await?;
+            if draft.parent.as_ref() == Some(key) {
+                return Err(StoreError::Invalid(format!("parent '{key}' is the comment itself: a comment cannot answer itself")));
+            }
+            let parent = match &draft.parent {
+                None => None,
+                Some(pkey) => Some(comment_in(&mut tx, article.id, pkey).await?.ok_or_else(|| {
+                    StoreError::Invalid(format!("parent '{pkey}' is not an item of article '{article_key}'"))
+                })?),
+            };
+            let now = Utc::now();
+            let outcome = match comment_in(&mut tx, article.id, key).await? {
+                Some(stored) => {
+                    let stored_author = match &stored.author {
+                        CommentAuthor::Local(actor) => actor.site_username.clone(),
+                        CommentAuthor::Remote { .. } => {
+                            return Err(StoreError::Conflict(format!(
+                                "'{key}' is a federated reply; the site cannot overwrite it"
+                            )));
+                        }
+                    };
+                    if stored.is_deleted() {
+                        return Err(StoreError::Conflict(format!(
+                            "comment '{key}' was deleted; its id cannot be used again"
+                        )));
+                    }
+                    if stored_author.as_deref() != Some(draft.author.username.as_str()) {
+                        return Err(StoreError::Conflict(format!(
+                            "comment '{key}' was written by someone else; its author cannot change"
+                        )));
+                    }
+                    if stored.parent_id() != parent.as_ref().map(|p| p.id) {
+                        return Err(StoreError::Conflict(format!(
+                            "comment '{key}' answers another item; a comment cannot move in its thread"
+                        )));
+                    }
+                    // Keeps the commenter's display name current even when the comment is the same.
+                    ensure_person(&mut tx, &draft.author).await?;
+                    let same = stored.content == draft.content
+                        && draft.published.is_none_or(|p| p == stored.published);
+                    if same {
+                        let comment = comment_in(&mut tx, article.id, key).await?.unwrap_or(stored);
+                        tx.commit().await?;
+                        return Ok((comment, Upserted::Unchanged));
+                    }
+                    sqlx::query("UPDATE comments SET content = $1, published = $2, updated = $3 WHERE id = $4")
+                        .bind(draft.content.as_str())
+                        .bind(draft.published.unwrap_or(stored.published))
+                        .bind(now)
+                        .bind(stored.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    bump_version(&mut tx, article.id).await?;
+                    Upserted::Updated
+                }
+                None => {
+                    let author = ensure_person(&mut tx, &draft.author).await?;
+                    sqlx::query(
+                        "INSERT INTO comments (article_id, key, parent_id, origin, status, author_id, content, \
+                         published, created_at) VALUES ($1, $2, $3, 'local', 'visible', $4, $5, $6, $7)",
+                    )
+                    .bind(article.id)
+                    .bind(key.as_str())
+                    .bind(parent.as_ref().map(|p| p.id))
+                    .bind(author.id)
+                    .bind(draft.content.as_str())
+                    .bind(draft.published.unwrap_or(now))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    bump_version(&mut tx, article.id).await?;
+                    Upserted::Created
+                }
+            };
+            let comment = comment_in(&mut tx, article.id, key)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("comment '{key}' vanished")))?;
+            tx.commit().await?;
+            Ok((comment, outcome))
+        }
+
+
         #[async_trait]
         impl Store for $store {
             async fn migrate(&self) -> StoreResult<()> {
@@ -359,75 +559,7 @@ macro_rules! sql_store {
             }
 
             async fn upsert_article(&self, key: &Key, draft: &ArticleDraft) -> StoreResult<(Article, Upserted)> {
-                let mut tx = self.begin_write().await?;
-                let author = ensure_person(&mut tx, &draft.author).await?;
-                let existing = article_in(&mut tx, key).await?;
-                let now = Utc::now();
-                let outcome = match existing {
-                    Some(stored) if stored.deleted_at.is_some() => {
-                        return Err(StoreError::Conflict(format!(
-                            "article '{key}' was deleted; its id cannot be used again"
-                        )));
-                    }
-                    Some(stored) if same_article(&stored, draft, &author) => {
-                        // Commits the author's display name, which may have changed alone.
-                        tx.commit().await?;
-                        return Ok((stored, Upserted::Unchanged));
-                    }
-                    Some(stored) => {
-                        sqlx::query(
-                            "UPDATE articles SET title = $1, url = $2, content = $3, summary = $4, author_id = $5, \
-                             tags = $6, image_url = $7, image_alt = $8, language = $9, sensitive = $10, \
-                             published = $11, updated = $12 WHERE id = $13",
-                        )
-                        .bind(&draft.title)
-                        .bind(draft.url.as_str())
-                        .bind(draft.content.as_str())
-                        .bind(&draft.summary)
-                        .bind(author.id)
-                        .bind(tags_json(&draft.tags))
-                        .bind(draft.image.as_ref().map(|i| i.url.to_string()))
-                        .bind(draft.image.as_ref().and_then(|i| i.alt.clone()))
-                        .bind(&draft.language)
-                        .bind(draft.sensitive)
-                        .bind(draft.published.unwrap_or(stored.published))
-                        .bind(draft.updated.unwrap_or(now))
-                        .bind(stored.id)
-                        .execute(&mut *tx)
-                        .await?;
-                        bump_version(&mut tx, stored.id).await?;
-                        Upserted::Updated
-                    }
-                    None => {
-                        sqlx::query(
-                            "INSERT INTO articles (key, title, url, content, summary, author_id, tags, image_url, \
-                             image_alt, language, sensitive, published, updated, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                        )
-                        .bind(key.as_str())
-                        .bind(&draft.title)
-                        .bind(draft.url.as_str())
-                        .bind(draft.content.as_str())
-                        .bind(&draft.summary)
-                        .bind(author.id)
-                        .bind(tags_json(&draft.tags))
-                        .bind(draft.image.as_ref().map(|i| i.url.to_string()))
-                        .bind(draft.image.as_ref().and_then(|i| i.alt.clone()))
-                        .bind(&draft.language)
-                        .bind(draft.sensitive)
-                        .bind(draft.published.unwrap_or(now))
-                        .bind(draft.updated)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                        Upserted::Created
-                    }
-                };
-                let article = article_in(&mut tx, key)
-                    .await?
-                    .ok_or_else(|| StoreError::NotFound(format!("article '{key}' vanished")))?;
-                tx.commit().await?;
-                Ok((article, outcome))
+                retrying(|| upsert_article_once(self, key, draft)).await
             }
 
             async fn delete_article(&self, key: &Key) -> StoreResult<Article> {
@@ -468,86 +600,7 @@ macro_rules! sql_store {
                 key: &Key,
                 draft: &CommentDraft,
             ) -> StoreResult<(Comment, Upserted)> {
-                let mut tx = self.begin_write().await?;
-                let article = live_article(&mut tx, article_key).await?;
-                if draft.parent.as_ref() == Some(key) {
-                    return Err(StoreError::Invalid(format!("parent '{key}' is the comment itself: a comment cannot answer itself")));
-                }
-                let parent = match &draft.parent {
-                    None => None,
-                    Some(pkey) => Some(comment_in(&mut tx, article.id, pkey).await?.ok_or_else(|| {
-                        StoreError::Invalid(format!("parent '{pkey}' is not an item of article '{article_key}'"))
-                    })?),
-                };
-                let now = Utc::now();
-                let outcome = match comment_in(&mut tx, article.id, key).await? {
-                    Some(stored) => {
-                        let stored_author = match &stored.author {
-                            CommentAuthor::Local(actor) => actor.site_username.clone(),
-                            CommentAuthor::Remote { .. } => {
-                                return Err(StoreError::Conflict(format!(
-                                    "'{key}' is a federated reply; the site cannot overwrite it"
-                                )));
-                            }
-                        };
-                        if stored.is_deleted() {
-                            return Err(StoreError::Conflict(format!(
-                                "comment '{key}' was deleted; its id cannot be used again"
-                            )));
-                        }
-                        if stored_author.as_deref() != Some(draft.author.username.as_str()) {
-                            return Err(StoreError::Conflict(format!(
-                                "comment '{key}' was written by someone else; its author cannot change"
-                            )));
-                        }
-                        if stored.parent_id() != parent.as_ref().map(|p| p.id) {
-                            return Err(StoreError::Conflict(format!(
-                                "comment '{key}' answers another item; a comment cannot move in its thread"
-                            )));
-                        }
-                        // Keeps the commenter's display name current even when the comment is the same.
-                        ensure_person(&mut tx, &draft.author).await?;
-                        let same = stored.content == draft.content
-                            && draft.published.is_none_or(|p| p == stored.published);
-                        if same {
-                            let comment = comment_in(&mut tx, article.id, key).await?.unwrap_or(stored);
-                            tx.commit().await?;
-                            return Ok((comment, Upserted::Unchanged));
-                        }
-                        sqlx::query("UPDATE comments SET content = $1, published = $2, updated = $3 WHERE id = $4")
-                            .bind(draft.content.as_str())
-                            .bind(draft.published.unwrap_or(stored.published))
-                            .bind(now)
-                            .bind(stored.id)
-                            .execute(&mut *tx)
-                            .await?;
-                        bump_version(&mut tx, article.id).await?;
-                        Upserted::Updated
-                    }
-                    None => {
-                        let author = ensure_person(&mut tx, &draft.author).await?;
-                        sqlx::query(
-                            "INSERT INTO comments (article_id, key, parent_id, origin, status, author_id, content, \
-                             published, created_at) VALUES ($1, $2, $3, 'local', 'visible', $4, $5, $6, $7)",
-                        )
-                        .bind(article.id)
-                        .bind(key.as_str())
-                        .bind(parent.as_ref().map(|p| p.id))
-                        .bind(author.id)
-                        .bind(draft.content.as_str())
-                        .bind(draft.published.unwrap_or(now))
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                        bump_version(&mut tx, article.id).await?;
-                        Upserted::Created
-                    }
-                };
-                let comment = comment_in(&mut tx, article.id, key)
-                    .await?
-                    .ok_or_else(|| StoreError::NotFound(format!("comment '{key}' vanished")))?;
-                tx.commit().await?;
-                Ok((comment, outcome))
+                retrying(|| upsert_comment_once(self, article_key, key, draft)).await
             }
 
             async fn delete_comment(&self, article_key: &Key, key: &Key) -> StoreResult<Comment> {
@@ -721,7 +774,8 @@ macro_rules! sql_store {
                 let active_half_year: i64 = count(active).bind(active_since(180)).fetch_one(&self.pool).await?.try_get("n")?;
                 let local_posts: i64 = count(
                     "SELECT (SELECT COUNT(*) FROM articles WHERE deleted_at IS NULL) + \
-                     (SELECT COUNT(*) FROM comments WHERE origin = 'local' AND status = 'visible') AS n",
+                     (SELECT COUNT(*) FROM comments c JOIN articles a ON a.id = c.article_id \
+                      WHERE c.origin = 'local' AND c.status = 'visible' AND a.deleted_at IS NULL) AS n",
                 )
                 .fetch_one(&self.pool)
                 .await?
