@@ -2,9 +2,9 @@
 //! actor usernames.
 //!
 //! The mapping is a pure function to a *base* username (`alexander_romanov`); the store keeps the
-//! chosen username per site name, so the same site name always gives the same actor. When two
-//! site names share a base, the later one gets [`disambiguated`], which appends a hash of the
-//! original name, so the choice does not depend on the order in which names first appear.
+//! chosen username per site name, so the same site name always gives the same actor. The first
+//! site name to claim a base username keeps it; a later one that maps to the same base gets
+//! [`disambiguated`], which appends a hash of its original name (stable for that name).
 
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
@@ -12,7 +12,7 @@ use unicode_normalization::UnicodeNormalization;
 /// Longest username produced (Mastodon accepts 30 characters for local accounts).
 pub const MAX_LEN: usize = 30;
 
-/// True for `[a-z0-9_]{1,30}` that does not start or end with `_`... or is the plain form we emit.
+/// True for `[a-z0-9_]{1,30}`, the form every username we mint has.
 pub fn is_valid_username(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_LEN

@@ -212,8 +212,12 @@ async fn article(
 async fn article_activity(
     State(state): State<AppState>,
     AppPath(raw): AppPath<String>,
+    wants: Wants,
     uri: Uri,
 ) -> AppResult<Response> {
+    if wants == Wants::Html {
+        return article_page(&state, &raw).await;
+    }
     thread_document(&state, &parse_key(&raw)?, &uri, || async {
         let article = live_article(&state, &raw).await?;
         let object = article_object(&state, &article).await?;

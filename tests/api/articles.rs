@@ -246,7 +246,98 @@ async fn comment_answers_say_where_they_sit(backend: Backend) {
     assert_eq!((deleted["status"].clone(), deleted["depth"].clone()), (json!("deleted"), json!(2)));
 }
 
+async fn racing_puts_of_one_key_are_all_upserts(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    // The author exists already, so nothing else makes the requests wait for each other.
+    app.put_article("first", &article_json("First")).await;
+    for round in 0..3 {
+        let body = article_json(&format!("Round {round}"));
+        let path = format!("/api/admin/articles/race-{round}");
+        let statuses: Vec<StatusCode> =
+            join_all((0..8).map(|_| app.admin_put(&path, &body))).await.into_iter().map(|(s, _)| s).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| s.is_success()), "{statuses:?}");
+        let comment = comment_json("news desk", "same key, many times", None);
+        let path = format!("/api/admin/articles/first/comments/race-{round}");
+        let statuses: Vec<StatusCode> =
+            join_all((0..8).map(|_| app.admin_put(&path, &comment))).await.into_iter().map(|(s, _)| s).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| s.is_success()), "{statuses:?}");
+    }
+    assert_eq!(app.thread("first").await["comments"].as_array().map(Vec::len), Some(3));
+}
+
+async fn plain_text_keeps_its_angle_brackets(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    app.put_article("a", &article_json("A")).await;
+    let stored =
+        app.put_comment("a", "c1", &comment_json("Reader", "if x<y then y>x, <sarcasm>great</sarcasm>", None)).await;
+    assert_eq!(stored["content"], "<p>if x&lt;y then y&gt;x, &lt;sarcasm&gt;great&lt;/sarcasm&gt;</p>");
+}
+
+async fn negotiated_answers_vary_on_accept(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    app.put_article("a", &article_json("A")).await;
+    app.put_comment("a", "c1", &comment_json("Reader", "hi", None)).await;
+    let page = "https://news.example/2015/09/peace-treaty";
+    for (path, location) in [
+        ("/articles/a", page.to_string()),
+        ("/articles/a/context", page.to_string()),
+        ("/articles/a/replies", page.to_string()),
+        ("/articles/a/activity", page.to_string()),
+        ("/articles/a/comments/c1/replies", format!("{page}#comment-c1")),
+    ] {
+        let browser = app.client.get(app.url(path)).header("Accept", "text/html").send().await.expect("get");
+        assert_eq!(browser.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(browser.headers()["location"], location.as_str(), "{path}");
+        assert_eq!(browser.headers()["vary"], "Accept", "{path}");
+        let server = app.client.get(app.url(path)).header("Accept", AP).send().await.expect("get");
+        assert_eq!(server.status(), StatusCode::OK, "{path}");
+        assert_eq!(server.headers()["vary"], "Accept", "{path}");
+    }
+}
+
+async fn tombstones_and_warnings_follow_the_configuration(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, &["--object-type", "article"]).await else { return };
+    let mut body = article_json("Warned");
+    body["sensitive"] = json!(true);
+    body["summary"] = json!("Graphic <b>images</b>");
+    app.put_article("w", &body).await;
+    let (_, object) = app.ap_get(&app.url("/articles/w")).await;
+    assert_eq!(object["summary"], "Graphic &lt;b&gt;images&lt;/b&gt;", "site text is escaped");
+    app.admin_delete("/api/admin/articles/w").await;
+    let (status, tombstone) = app.ap_get(&app.url("/articles/w")).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(tombstone["formerType"], "Article");
+}
+
+async fn placeholders_go_when_nothing_visible_is_left_under_them(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    app.put_article("d", &article_json("D")).await;
+    app.put_comment("d", "p", &comment_json("Reader One", "parent", None)).await;
+    app.put_comment("d", "r", &comment_json("Reader Two", "reply", Some("p"))).await;
+    app.put_comment("d", "leaf", &comment_json("Reader Three", "visible leaf", None)).await;
+    app.admin_delete("/api/admin/articles/d/comments/p").await;
+    let ids = |v: &Value| -> Vec<String> {
+        v["orderedItems"].as_array().into_iter().flatten().filter_map(|i| i.as_str().map(String::from)).collect()
+    };
+    let (_, replies) = app.ap_get(&app.url("/articles/d/replies?page=1")).await;
+    assert_eq!(ids(&replies), vec![app.url("/articles/d/comments/p"), app.url("/articles/d/comments/leaf")]);
+    app.admin_delete("/api/admin/articles/d/comments/r").await;
+    let (_, replies) = app.ap_get(&app.url("/articles/d/replies?page=1")).await;
+    assert_eq!(ids(&replies), vec![app.url("/articles/d/comments/leaf")], "p holds nothing visible any more");
+    let (_, context) = app.ap_get(&app.url("/articles/d/context?page=1")).await;
+    assert_eq!(ids(&context), vec![app.url("/articles/d"), app.url("/articles/d/comments/leaf")]);
+    let thread = app.thread("d").await;
+    assert_eq!(thread["comments"].as_array().map(Vec::len), Some(3), "the admin thread still lists every item");
+}
+
 both_backends!(
+    racing_puts_of_one_key_are_all_upserts,
+    plain_text_keeps_its_angle_brackets,
+    negotiated_answers_vary_on_accept,
+    tombstones_and_warnings_follow_the_configuration,
+    placeholders_go_when_nothing_visible_is_left_under_them,
     comment_answers_say_where_they_sit,
     create_update_and_unchanged,
     article_as_note,

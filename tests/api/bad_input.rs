@@ -6,6 +6,24 @@ use serde_json::{json, Value};
 use crate::both_backends;
 use crate::helpers::*;
 
+/// A PUT written byte by byte on a socket: the status and the whole response.
+async fn raw_put(app: &TestApp, path: &str, json: &Value) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = json.to_string();
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(format!("{head}{body}").as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, response)
+}
+
 /// Asserts a JSON error whose message mentions `needle`.
 fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, needle: &str) {
     assert_eq!(status, expected, "{body}");
@@ -159,8 +177,14 @@ async fn odd_input_never_crashes(backend: Backend) {
     let long_key = "k".repeat(300);
     let (status, _) = app.admin_put(&format!("/api/admin/articles/{long_key}"), &article_json("A")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = app.ap_get(&app.url("/articles/a/replies?page=-1")).await;
-    assert!(status.is_client_error());
+    app.put_article("paged", &article_json("Paged")).await;
+    for bad_page in ["-1", "0", "1.5", "many"] {
+        let (status, error) = app.ap_get(&app.url(&format!("/articles/paged/replies?page={bad_page}"))).await;
+        assert_error(status, &error, StatusCode::BAD_REQUEST, "page");
+    }
+    let (status, error) = app.ap_get(&app.url("/articles/paged/replies?page=1&page=2")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error["error"].is_string(), "a JSON error: {error}");
     let (status, _) = app.ap_get(&app.url("/users/site/outbox?page=abc")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let mut body = article_json("\u{202e}Unicode \u{0000} title");
@@ -171,7 +195,59 @@ async fn odd_input_never_crashes(backend: Backend) {
     assert_eq!(health["status"], "ok", "still serving");
 }
 
+/// Values a database would choke on are refused before they reach it.
+async fn values_both_databases_can_hold(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    app.put_article("a", &article_json("A")).await;
+    for when in ["0000-06-01T00:00:00Z", "9999-12-31T23:00:00-05:00"] {
+        let mut body = comment_json("Reader", "old", None);
+        body["published"] = json!(when);
+        let (status, error) = app.admin_put("/api/admin/articles/a/comments/old", &body).await;
+        assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY, "published");
+        let mut article = article_json("Old");
+        article["published"] = json!(when);
+        let (status, error) = app.admin_put("/api/admin/articles/old", &article).await;
+        assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY, "published");
+    }
+    let mut body = article_json("Alt");
+    body["image"] = json!({ "url": "https://news.example/i.jpg", "alt": "a\u{0}b" });
+    let (status, error) = app.admin_put("/api/admin/articles/alt", &body).await;
+    assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY, "image.alt");
+    body["image"] = json!({ "url": "https://news.example/i.jpg", "alt": "x".repeat(2_000) });
+    let (status, error) = app.admin_put("/api/admin/articles/alt", &body).await;
+    assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY, "image.alt");
+    let mut body = article_json("Nul in content");
+    body["content"] = json!("<p>nul \u{0} here</p>");
+    let (status, stored) = app.admin_put("/api/admin/articles/nul", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{stored}");
+    assert!(!stored["content"].as_str().unwrap_or_default().contains('\u{0}'));
+    let (status, _) =
+        app.admin_put("/api/admin/articles/a/comments/nul", &comment_json("Reader", "a\u{0}b", None)).await;
+    assert!(status.is_success(), "NUL in a comment is dropped, not stored: {status}");
+    let thread = app.thread("a").await;
+    assert!(!thread.to_string().contains("\\u0000"), "{thread}");
+
+    // URL libraries fold `%2E` into dot segments, so these go out as raw HTTP, as curl sends them.
+    for path in ["/api/admin/articles/%2E", "/api/admin/articles/%2E%2E", "/api/admin/articles/a/comments/%2E%2E"] {
+        let (status, body) = raw_put(&app, path, &article_json("Dots")).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body.contains("cannot be '.' or '..'"), "{path}: {body}");
+    }
+    let mut only_script = comment_json("R", "<script>alert(1)</script>", None);
+    only_script["format"] = json!("html");
+    let (status, error) = app.admin_put("/api/admin/articles/a/comments/empty", &only_script).await;
+    assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY, "no text");
+    let ids: Vec<String> = app.thread("a").await["comments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["id"].as_str().map(String::from))
+        .collect();
+    assert_eq!(ids, vec!["nul".to_string()], "only the NUL comment was stored");
+}
+
 both_backends!(
+    values_both_databases_can_hold,
     article_fields_are_checked,
     oversized_bodies_are_refused,
     comment_errors,

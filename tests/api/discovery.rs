@@ -131,6 +131,21 @@ async fn display_name_follows_the_site(backend: Backend) {
     assert_eq!(again["author"]["name"], "New Name");
     let (_, person) = app.ap_get(again["author"]["url"].as_str().unwrap_or_default()).await;
     assert_eq!(person["name"], "New Name");
+
+    // Documents rendered before the change (and cached) show the new name too.
+    let mut article = article_json("Title");
+    article["author"]["name"] = "Desk Before".into();
+    app.put_article("a", &article).await;
+    let (_, note) = app.ap_get(&app.url("/articles/a")).await;
+    assert!(note["content"].as_str().unwrap_or_default().contains("By Desk Before"));
+    assert_eq!(app.thread("a").await["comments"][0]["author"]["name"], "New Name");
+    body["author"]["name"] = "Third Name".into();
+    app.put_comment("a", "c1", &body).await;
+    article["author"]["name"] = "Desk After".into();
+    app.put_article("a", &article).await;
+    assert_eq!(app.thread("a").await["comments"][0]["author"]["name"], "Third Name");
+    let (_, note) = app.ap_get(&app.url("/articles/a")).await;
+    assert!(note["content"].as_str().unwrap_or_default().contains("By Desk After"), "{note}");
 }
 
 async fn nodeinfo_and_host_meta(backend: Backend) {
@@ -157,6 +172,11 @@ async fn nodeinfo_and_host_meta(backend: Backend) {
     assert_eq!(info["usage"]["localPosts"], 2);
     assert_eq!(info["usage"]["users"]["total"], 3, "site, desk and one reader");
     assert_eq!(info["metadata"]["nodeName"], "Military Review");
+    app.put_article("b", &article_json("B")).await;
+    app.put_comment("b", "c1", &comment_json("Reader", "on b", None)).await;
+    app.admin_delete("/api/admin/articles/b").await;
+    let (_, info) = app.admin_get("/nodeinfo/2.1").await;
+    assert_eq!(info["usage"]["localPosts"], 2, "a deleted article's comments are not counted");
 
     let xml = app.client.get(app.url("/.well-known/host-meta")).send().await.expect("host-meta");
     assert_eq!(xml.status(), StatusCode::OK);
