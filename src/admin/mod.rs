@@ -26,10 +26,6 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(max_body_bytes))
 }
 
-fn key(raw: &str, what: &str) -> AppResult<Key> {
-    Key::parse(raw).map_err(|e| AppError::bad_request(format!("{what}: {e}")))
-}
-
 fn upsert_status(outcome: Upserted) -> StatusCode {
     match outcome {
         Upserted::Created => StatusCode::CREATED,
@@ -37,14 +33,13 @@ fn upsert_status(outcome: Upserted) -> StatusCode {
     }
 }
 
-#[tracing::instrument(skip_all, fields(key = %raw_key))]
+#[tracing::instrument(skip_all, fields(key = %key))]
 async fn put_article(
     _: Admin,
     State(state): State<AppState>,
-    AppPath(raw_key): AppPath<String>,
+    AppPath(key): AppPath<Key>,
     AppJson(input): AppJson<ArticleInput>,
 ) -> AppResult<Response> {
-    let key = key(&raw_key, "article key")?;
     let draft = input.parse().map_err(AppError::unprocessable)?;
     let (article, outcome) = state.store.upsert_article(&key, &draft).await?;
     state.cache.article_changed(&article.key, article.version);
@@ -52,12 +47,7 @@ async fn put_article(
     Ok((upsert_status(outcome), Json(views::article(&state.renderer(), &article))).into_response())
 }
 
-async fn get_article(
-    _: Admin,
-    State(state): State<AppState>,
-    AppPath(raw_key): AppPath<String>,
-) -> AppResult<Response> {
-    let key = key(&raw_key, "article key")?;
+async fn get_article(_: Admin, State(state): State<AppState>, AppPath(key): AppPath<Key>) -> AppResult<Response> {
     let article = state
         .store
         .article(&key)
@@ -66,13 +56,8 @@ async fn get_article(
     Ok(Json(views::article(&state.renderer(), &article)).into_response())
 }
 
-#[tracing::instrument(skip_all, fields(key = %raw_key))]
-async fn delete_article(
-    _: Admin,
-    State(state): State<AppState>,
-    AppPath(raw_key): AppPath<String>,
-) -> AppResult<Response> {
-    let key = key(&raw_key, "article key")?;
+#[tracing::instrument(skip_all, fields(key = %key))]
+async fn delete_article(_: Admin, State(state): State<AppState>, AppPath(key): AppPath<Key>) -> AppResult<Response> {
     let article = state.store.delete_article(&key).await?;
     state.cache.article_changed(&article.key, article.version);
     tracing::info!("article deleted");
@@ -81,8 +66,7 @@ async fn delete_article(
 
 /// The thread, served from the cache while the article's version is unchanged (checked on
 /// every request, so the site always reads its latest write, whichever process took it).
-async fn get_thread(_: Admin, State(state): State<AppState>, AppPath(raw_key): AppPath<String>) -> AppResult<Response> {
-    let key = key(&raw_key, "article key")?;
+async fn get_thread(_: Admin, State(state): State<AppState>, AppPath(key): AppPath<Key>) -> AppResult<Response> {
     let cache_key = format!("thread {key}");
     let rendered = state
         .cache
@@ -103,14 +87,13 @@ async fn get_thread(_: Admin, State(state): State<AppState>, AppPath(raw_key): A
     Ok(rendered.into_response())
 }
 
-#[tracing::instrument(skip_all, fields(key = %raw_key, comment = %raw_ckey))]
+#[tracing::instrument(skip_all, fields(key = %article_key, comment = %comment_key))]
 async fn put_comment(
     _: Admin,
     State(state): State<AppState>,
-    AppPath((raw_key, raw_ckey)): AppPath<(String, String)>,
+    AppPath((article_key, comment_key)): AppPath<(Key, Key)>,
     AppJson(input): AppJson<CommentInput>,
 ) -> AppResult<Response> {
-    let (article_key, comment_key) = (key(&raw_key, "article key")?, key(&raw_ckey, "comment key")?);
     let draft = input.parse().map_err(AppError::unprocessable)?;
     let (comment, outcome) = state.store.upsert_comment(&article_key, &comment_key, &draft).await?;
     tracing::info!(?outcome, "comment stored");
@@ -129,13 +112,12 @@ async fn comment_depth(state: &AppState, comment: &crate::domain::Comment) -> Ap
     Ok(usize::try_from(state.store.comment_depth(comment.id).await?).unwrap_or(1))
 }
 
-#[tracing::instrument(skip_all, fields(key = %raw_key, comment = %raw_ckey))]
+#[tracing::instrument(skip_all, fields(key = %article_key, comment = %comment_key))]
 async fn delete_comment(
     _: Admin,
     State(state): State<AppState>,
-    AppPath((raw_key, raw_ckey)): AppPath<(String, String)>,
+    AppPath((article_key, comment_key)): AppPath<(Key, Key)>,
 ) -> AppResult<Response> {
-    let (article_key, comment_key) = (key(&raw_key, "article key")?, key(&raw_ckey, "comment key")?);
     let comment = state.store.delete_comment(&article_key, &comment_key).await?;
     tracing::info!("comment deleted");
     let article = state

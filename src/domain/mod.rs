@@ -12,9 +12,24 @@ use serde::Serialize;
 use html::SafeHtml;
 
 /// A key the site chose for an article or a comment: 1-200 characters, no control characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
+/// It parses when deserialised, so a path parameter of this type is checked before the body.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Key(String);
+
+impl From<Key> for String {
+    fn from(key: Key) -> String {
+        key.0
+    }
+}
+
+impl TryFrom<String> for Key {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Key, String> {
+        Key::parse(&raw)
+    }
+}
 
 impl Key {
     pub const MAX_LEN: usize = 200;

@@ -233,6 +233,9 @@ async fn values_both_databases_can_hold(backend: Backend) {
         assert_eq!(status, 400, "{path}: {body}");
         assert!(body.contains("cannot be '.' or '..'"), "{path}: {body}");
     }
+    let (status, body) = raw_put(&app, "/api/admin/articles/%2E%2E", &json!({})).await;
+    assert_eq!(status, 400, "the key is checked before the body: {body}");
+    assert!(body.contains("'..'"), "{body}");
     let mut only_script = comment_json("R", "<script>alert(1)</script>", None);
     only_script["format"] = json!("html");
     let (status, error) = app.admin_put("/api/admin/articles/a/comments/empty", &only_script).await;
