@@ -41,45 +41,16 @@ impl SafeHtml {
     }
 }
 
+/// The tags site and reader HTML may keep.
+#[rustfmt::skip]
+const ALLOWED_TAGS: &[&str] = &[
+    "p", "br", "a", "span", "blockquote", "q", "cite", "strong", "b", "em", "i", "u", "s", "del", "ins",
+    "sub", "sup", "code", "pre", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "abbr",
+    "figure", "figcaption", "small", "mark",
+];
+
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
-    let tags: HashSet<&str> = [
-        "p",
-        "br",
-        "a",
-        "span",
-        "blockquote",
-        "q",
-        "cite",
-        "strong",
-        "b",
-        "em",
-        "i",
-        "u",
-        "s",
-        "del",
-        "ins",
-        "sub",
-        "sup",
-        "code",
-        "pre",
-        "ul",
-        "ol",
-        "li",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "hr",
-        "abbr",
-        "figure",
-        "figcaption",
-        "small",
-        "mark",
-    ]
-    .into_iter()
-    .collect();
+    let tags: HashSet<&str> = ALLOWED_TAGS.iter().copied().collect();
     let mut builder = ammonia::Builder::default();
     builder
         .tags(tags)
@@ -124,40 +95,9 @@ fn html_unescape_basic(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// Tags whose presence makes a comment HTML rather than plain text.
-const HTML_TAGS: &[&str] = &[
-    "p",
-    "br",
-    "a",
-    "b",
-    "i",
-    "u",
-    "s",
-    "em",
-    "strong",
-    "blockquote",
-    "q",
-    "cite",
-    "code",
-    "pre",
-    "ul",
-    "ol",
-    "li",
-    "div",
-    "span",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "hr",
-    "img",
-    "del",
-    "ins",
-    "sub",
-    "sup",
-];
+/// Tags whose presence makes a comment HTML rather than plain text: the allowed ones, and two
+/// that commonly wrap them.
+const HTML_HINTS: &[&str] = &["div", "img"];
 
 /// True when a comment body looks like HTML rather than plain text: it has a known tag such as
 /// `<p>`, `</p>`, `<br/>` or `<a href=...>`. Text like `x<y` or `<sarcasm>` stays text.
@@ -168,7 +108,7 @@ pub fn looks_like_html(content: &str) -> bool {
         let name_len = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
         let (name, after) = rest.split_at(name_len);
         let ends_tag = after.starts_with(['>', ' ', '/', '\n', '\t']);
-        ends_tag && HTML_TAGS.iter().any(|t| t.eq_ignore_ascii_case(name))
+        ends_tag && ALLOWED_TAGS.iter().chain(HTML_HINTS).any(|t| t.eq_ignore_ascii_case(name))
     })
 }
 

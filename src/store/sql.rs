@@ -300,6 +300,25 @@ macro_rules! sql_store {
             Ok(())
         }
 
+        /// Binds `$1`..`$10` of an article write: the fields the site sends, in table order.
+        fn bind_article_fields<'q>(
+            query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+            draft: &ArticleDraft,
+            author: &LocalActor,
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+            query
+                .bind(draft.title.clone())
+                .bind(draft.url.to_string())
+                .bind(draft.content.as_str().to_string())
+                .bind(draft.summary.clone())
+                .bind(author.id)
+                .bind(tags_json(&draft.tags))
+                .bind(draft.image.as_ref().map(|i| i.url.to_string()))
+                .bind(draft.image.as_ref().and_then(|i| i.alt.clone()))
+                .bind(draft.language.clone())
+                .bind(draft.sensitive)
+        }
+
         fn tags_json(tags: &[Tag]) -> String {
             serde_json::to_string(&tags.iter().map(Tag::as_str).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
         }
@@ -340,21 +359,15 @@ macro_rules! sql_store {
                     return Ok((stored, Upserted::Unchanged));
                 }
                 Some(stored) => {
-                    sqlx::query(
-                        "UPDATE articles SET title = $1, url = $2, content = $3, summary = $4, author_id = $5, \
-                         tags = $6, image_url = $7, image_alt = $8, language = $9, sensitive = $10, \
-                         published = $11, updated = $12 WHERE id = $13",
+                    bind_article_fields(
+                        sqlx::query(
+                            "UPDATE articles SET title = $1, url = $2, content = $3, summary = $4, author_id = $5, \
+                             tags = $6, image_url = $7, image_alt = $8, language = $9, sensitive = $10, \
+                             published = $11, updated = $12 WHERE id = $13",
+                        ),
+                        draft,
+                        &author,
                     )
-                    .bind(&draft.title)
-                    .bind(draft.url.as_str())
-                    .bind(draft.content.as_str())
-                    .bind(&draft.summary)
-                    .bind(author.id)
-                    .bind(tags_json(&draft.tags))
-                    .bind(draft.image.as_ref().map(|i| i.url.to_string()))
-                    .bind(draft.image.as_ref().and_then(|i| i.alt.clone()))
-                    .bind(&draft.language)
-                    .bind(draft.sensitive)
                     .bind(draft.published.unwrap_or(stored.published))
                     .bind(draft.updated.unwrap_or(now))
                     .bind(stored.id)
@@ -364,24 +377,18 @@ macro_rules! sql_store {
                     Upserted::Updated
                 }
                 None => {
-                    sqlx::query(
-                        "INSERT INTO articles (key, title, url, content, summary, author_id, tags, image_url, \
-                         image_alt, language, sensitive, published, updated, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                    bind_article_fields(
+                        sqlx::query(
+                            "INSERT INTO articles (title, url, content, summary, author_id, tags, image_url, \
+                             image_alt, language, sensitive, published, updated, key, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                        ),
+                        draft,
+                        &author,
                     )
-                    .bind(key.as_str())
-                    .bind(&draft.title)
-                    .bind(draft.url.as_str())
-                    .bind(draft.content.as_str())
-                    .bind(&draft.summary)
-                    .bind(author.id)
-                    .bind(tags_json(&draft.tags))
-                    .bind(draft.image.as_ref().map(|i| i.url.to_string()))
-                    .bind(draft.image.as_ref().and_then(|i| i.alt.clone()))
-                    .bind(&draft.language)
-                    .bind(draft.sensitive)
                     .bind(draft.published.unwrap_or(now))
                     .bind(draft.updated)
+                    .bind(key.as_str())
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
