@@ -118,19 +118,53 @@ impl<S: Send + Sync> FromRequestParts<S> for Wants {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Wants, Self::Rejection> {
-        let accept = parts
-            .headers
-            .get_all(header::ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(",")
-            .to_ascii_lowercase();
-        let wants_ap = accept.contains("application/activity+json") || accept.contains("application/ld+json");
-        if !wants_ap && accept.contains("text/html") {
-            Ok(Wants::Html)
-        } else {
-            Ok(Wants::ActivityJson)
+        let accept: Vec<&str> = parts.headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
+        Ok(Wants::from_accept(&accept.join(",")))
+    }
+}
+
+impl Wants {
+    /// Reads an `Accept` header: a web page only when `text/html` is preferred (by q-value) over
+    /// both ActivityPub types; JSON otherwise, and when nothing is said.
+    pub fn from_accept(accept: &str) -> Wants {
+        let mut best_ap = None::<f32>;
+        let mut best_html = None::<f32>;
+        for item in accept.split(',') {
+            let mut parts = item.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
+                .find_map(|v| v.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let slot = match media.as_str() {
+                "application/activity+json" | "application/ld+json" => &mut best_ap,
+                "text/html" | "application/xhtml+xml" => &mut best_html,
+                _ => continue,
+            };
+            *slot = Some(slot.map_or(q, |best| best.max(q)));
         }
+        match (best_ap.filter(|q| *q > 0.0), best_html.filter(|q| *q > 0.0)) {
+            (Some(ap), Some(html)) if html > ap => Wants::Html,
+            (None, Some(_)) => Wants::Html,
+            _ => Wants::ActivityJson,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Wants;
+
+    #[test]
+    fn accept_headers_as_servers_and_browsers_send_them() {
+        let mastodon =
+            "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
+        assert_eq!(Wants::from_accept(mastodon), Wants::ActivityJson);
+        assert_eq!(Wants::from_accept("text/html,application/xhtml+xml,*/*;q=0.8"), Wants::Html);
+        assert_eq!(Wants::from_accept("*/*"), Wants::ActivityJson);
+        assert_eq!(Wants::from_accept(""), Wants::ActivityJson);
+        assert_eq!(Wants::from_accept("text/html, application/activity+json;q=0"), Wants::Html);
+        assert_eq!(Wants::from_accept("text/html;q=0.5, application/activity+json"), Wants::ActivityJson);
+        assert_eq!(Wants::from_accept("text/html, application/activity+json"), Wants::ActivityJson);
     }
 }
