@@ -92,13 +92,6 @@ pub enum ActorKind {
 }
 
 impl ActorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActorKind::Site => "site",
-            ActorKind::Person => "person",
-        }
-    }
-
     pub fn parse(stored: &str) -> ActorKind {
         if stored == "site" {
             ActorKind::Site
@@ -200,15 +193,6 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Visible => "visible",
-            Status::Pending => "pending",
-            Status::Rejected => "rejected",
-            Status::Deleted => "deleted",
-        }
-    }
-
     pub fn parse(stored: &str) -> Status {
         match stored {
             "pending" => Status::Pending,

@@ -59,15 +59,43 @@ fn rendered(status: StatusCode, value: Value) -> Rendered {
 /// changed (changes made by this process are seen at once; see `http::cache`).
 const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// A document of an article's thread (the article, a comment, a collection), from the cache or
-/// rendered by `render`.
-async fn thread_document<F, Fut>(state: &AppState, article: &Key, uri: &Uri, render: F) -> AppResult<Response>
+/// The site page a thread document stands for, where browsers are sent.
+enum Page<'a> {
+    /// An article (or one of its collections), by its raw key.
+    Article(&'a str),
+    /// A comment (or its replies), by its article's and its own raw keys.
+    Comment(&'a str, &'a str),
+}
+
+/// A document of an article's thread (the article, a comment, a collection): for a browser, a
+/// redirect to its page on the site; for a server, the document from the cache or rendered by
+/// `render`.
+async fn thread_document<F, Fut>(
+    state: &AppState,
+    page: Page<'_>,
+    wants: Wants,
+    uri: &Uri,
+    render: F,
+) -> AppResult<Response>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = AppResult<Rendered>>,
 {
+    let article = match page {
+        Page::Article(raw) | Page::Comment(raw, _) => parse_key(raw)?,
+    };
+    if wants == Wants::Html {
+        let location = match page {
+            Page::Article(raw) => find_article(state, raw).await?.url.to_string(),
+            Page::Comment(key, ckey) => {
+                let (article, comment) = find_comment(state, key, ckey).await?;
+                state.renderer().comment_url(&article, &comment)
+            }
+        };
+        return Ok(Redirect::to(&location).into_response());
+    }
     let key = format!("ap {}", uri.path_and_query().map(|p| p.as_str()).unwrap_or_else(|| uri.path()));
-    let rendered = state.cache.get_or_render(state.store.as_ref(), article, key, FRESH_FOR, render).await?;
+    let rendered = state.cache.get_or_render(state.store.as_ref(), &article, key, FRESH_FOR, render).await?;
     Ok(rendered.into_response())
 }
 
@@ -181,22 +209,13 @@ async fn article_object(state: &AppState, article: &Article) -> AppResult<Value>
     Ok(state.renderer().article(article, &state.site, preview))
 }
 
-/// Where a browser asking for an article (or its collections) is sent: its page on the site.
-async fn article_page(state: &AppState, raw: &str) -> AppResult<Response> {
-    let article = find_article(state, raw).await?;
-    Ok(Redirect::to(article.url.as_str()).into_response())
-}
-
 async fn article(
     State(state): State<AppState>,
     AppPath(raw): AppPath<String>,
     wants: Wants,
     uri: Uri,
 ) -> AppResult<Response> {
-    if wants == Wants::Html {
-        return article_page(&state, &raw).await;
-    }
-    thread_document(&state, &parse_key(&raw)?, &uri, || async {
+    thread_document(&state, Page::Article(&raw), wants, &uri, || async {
         let article = find_article(&state, &raw).await?;
         if article.deleted_at.is_some() {
             let id = state.urls.article(&article.key);
@@ -215,10 +234,7 @@ async fn article_activity(
     wants: Wants,
     uri: Uri,
 ) -> AppResult<Response> {
-    if wants == Wants::Html {
-        return article_page(&state, &raw).await;
-    }
-    thread_document(&state, &parse_key(&raw)?, &uri, || async {
+    thread_document(&state, Page::Article(&raw), wants, &uri, || async {
         let article = live_article(&state, &raw).await?;
         let object = article_object(&state, &article).await?;
         Ok(rendered(StatusCode::OK, state.renderer().create(&article, &state.site, object)))
@@ -253,11 +269,8 @@ async fn article_replies(
     wants: Wants,
     uri: Uri,
 ) -> AppResult<Response> {
-    if wants == Wants::Html {
-        return article_page(&state, &raw).await;
-    }
     let page = q.number()?;
-    thread_document(&state, &parse_key(&raw)?, &uri, || async {
+    thread_document(&state, Page::Article(&raw), wants, &uri, || async {
         let article = live_article(&state, &raw).await?;
         replies_collection(&state, &article, None, page).await
     })
@@ -273,11 +286,8 @@ async fn context(
     wants: Wants,
     uri: Uri,
 ) -> AppResult<Response> {
-    if wants == Wants::Html {
-        return article_page(&state, &raw).await;
-    }
     let (key, page) = (parse_key(&raw)?, q.number()?);
-    thread_document(&state, &key, &uri, || async {
+    thread_document(&state, Page::Article(&raw), wants, &uri, || async {
         let thread =
             state.store.thread(&key).await?.ok_or_else(|| AppError::not_found(format!("no article '{key}'")))?;
         if thread.article.deleted_at.is_some() {
@@ -318,11 +328,7 @@ async fn comment(
     wants: Wants,
     uri: Uri,
 ) -> AppResult<Response> {
-    if wants == Wants::Html {
-        let (article, comment) = find_comment(&state, &key, &ckey).await?;
-        return Ok(Redirect::to(&state.renderer().comment_url(&article, &comment)).into_response());
-    }
-    thread_document(&state, &parse_key(&key)?, &uri, || async {
+    thread_document(&state, Page::Comment(&key, &ckey), wants, &uri, || async {
         let (article, comment) = find_comment(&state, &key, &ckey).await?;
         let render = state.renderer();
         if article.deleted_at.is_some() || comment.is_deleted() || comment.status != Status::Visible {
@@ -347,12 +353,8 @@ async fn comment_replies(
     wants: Wants,
     uri: Uri,
 ) -> AppResult<Response> {
-    if wants == Wants::Html {
-        let (article, comment) = find_comment(&state, &key, &ckey).await?;
-        return Ok(Redirect::to(&state.renderer().comment_url(&article, &comment)).into_response());
-    }
     let page = q.number()?;
-    thread_document(&state, &parse_key(&key)?, &uri, || async {
+    thread_document(&state, Page::Comment(&key, &ckey), wants, &uri, || async {
         let (article, comment) = find_comment(&state, &key, &ckey).await?;
         if article.deleted_at.is_some() {
             return Err(gone(&article));
