@@ -91,6 +91,19 @@ pub struct Config {
     /// Memory for rendered documents (articles, comments, collections, threads), in MiB.
     #[arg(long, global = true, env = "THREADBRIDGE_CACHE_MB", default_value_t = 64)]
     pub cache_megabytes: u64,
+    /// Base delay before a failed delivery is retried, in seconds; it doubles per attempt
+    /// (see `delivery::schedule`).
+    #[arg(long, global = true, env = "THREADBRIDGE_RETRY_BASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub retry_base_seconds: u64,
+    /// Deliveries in flight at once, in all.
+    #[arg(long, global = true, env = "THREADBRIDGE_DELIVERY_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub delivery_concurrency: u64,
+    /// Deliveries in flight at once to one server.
+    #[arg(long, global = true, env = "THREADBRIDGE_DELIVERY_PER_SERVER", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub delivery_per_server: u64,
+    /// `0` stops this process from sending deliveries (it still queues them for others).
+    #[arg(long, global = true, env = "THREADBRIDGE_DELIVERY_WORKER", default_value = "1", value_parser = parse_flag, action = clap::ArgAction::Set)]
+    pub delivery_worker: bool,
     /// `1` allows `http://` and loopback peers, for tests and local demos.
     #[arg(long, global = true, env = "THREADBRIDGE_DEV", default_value = "0", value_parser = parse_flag, action = clap::ArgAction::Set)]
     pub dev: bool,
@@ -156,6 +169,10 @@ impl std::fmt::Debug for Config {
             .field("site_name", &self.site_name)
             .field("object_type", &self.object_type)
             .field("site_actor_type", &self.site_actor_type)
+            .field("retry_base_seconds", &self.retry_base_seconds)
+            .field("delivery_concurrency", &self.delivery_concurrency)
+            .field("delivery_per_server", &self.delivery_per_server)
+            .field("delivery_worker", &self.delivery_worker)
             .field("dev", &self.dev)
             .finish_non_exhaustive()
     }

@@ -4,9 +4,13 @@
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::delivery::{self, Worker};
 use crate::domain::LocalActor;
+use crate::federation::fetch;
+use crate::federation::signatures::SigningKey;
 use crate::federation::keys;
 use crate::federation::objects::Renderer;
 use crate::federation::urls::Urls;
@@ -23,6 +27,12 @@ pub struct AppState {
     pub site: Arc<LocalActor>,
     /// Rendered thread documents (see `http::cache`).
     pub cache: Arc<DocumentCache>,
+    /// Wakes the delivery worker when something was queued.
+    pub outbox: Arc<Notify>,
+    /// The client for fetching remote documents (see `federation::fetch`).
+    pub client: reqwest::Client,
+    /// The site actor's key, which signs our fetches.
+    pub site_key: Arc<SigningKey>,
 }
 
 impl AppState {
@@ -60,7 +70,14 @@ impl Application {
         let site = keys::with_keys(store.as_ref(), site).await?;
         let urls = Urls::new(config.base_url());
         let cache = Arc::new(DocumentCache::new(config.cache_megabytes.saturating_mul(1024 * 1024)));
-        let state = AppState { config: Arc::new(config), store, urls, site: Arc::new(site), cache };
+        let pem = store
+            .private_key_pem(site.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the site actor has no private key"))?;
+        let site_key = Arc::new(SigningKey::from_pem(urls.key_id(&site.username), &pem)?);
+        let client = fetch::client(config.dev);
+        let outbox = Arc::new(Notify::new());
+        let state = AppState { config: Arc::new(config), store, urls, site: Arc::new(site), cache, outbox, client, site_key };
         Ok(Application { listener, state })
     }
 
@@ -68,10 +85,24 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves (and delivers) until `shutdown` completes, then finishes the requests in flight.
+    /// Deliveries in flight are dropped: their rows stay leased and are sent again later.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let config = &self.state.config;
+        let worker = config.delivery_worker.then(|| {
+            let settings = delivery::Settings {
+                retry_base: std::time::Duration::from_secs(config.retry_base_seconds),
+                concurrency: usize::try_from(config.delivery_concurrency).unwrap_or(64),
+                per_server: usize::try_from(config.delivery_per_server).unwrap_or(8),
+            };
+            tokio::spawn(Worker::new(self.state.clone(), settings).run())
+        });
         let app = crate::http::router(self.state);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        if let Some(worker) = worker {
+            worker.abort();
+        }
+        served
     }
 }
 

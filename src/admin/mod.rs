@@ -1,6 +1,7 @@
 //! The admin API the site drives: articles, comments and threads under the site's own keys.
 //! Every route takes [`Admin`] (the bearer token) and JSON bodies through [`AppJson`].
 
+pub mod federation;
 pub mod views;
 
 use std::time::Duration;
@@ -43,6 +44,7 @@ async fn put_article(
     let draft = input.parse().map_err(AppError::unprocessable)?;
     let (article, outcome) = state.store.upsert_article(&key, &draft).await?;
     state.cache.article_changed(&article.key, article.version);
+    state.outbox.notify_one();
     tracing::info!(?outcome, "article stored");
     Ok((upsert_status(outcome), Json(views::article(&state.renderer(), &article))).into_response())
 }
@@ -60,6 +62,7 @@ async fn get_article(_: Admin, State(state): State<AppState>, AppPath(key): AppP
 async fn delete_article(_: Admin, State(state): State<AppState>, AppPath(key): AppPath<Key>) -> AppResult<Response> {
     let article = state.store.delete_article(&key).await?;
     state.cache.article_changed(&article.key, article.version);
+    state.outbox.notify_one();
     tracing::info!("article deleted");
     Ok(Json(views::article(&state.renderer(), &article)).into_response())
 }
@@ -103,6 +106,7 @@ async fn put_comment(
         .await?
         .ok_or_else(|| AppError::not_found(format!("article '{article_key}' does not exist")))?;
     state.cache.article_changed(&article.key, article.version);
+    state.outbox.notify_one();
     let depth = comment_depth(&state, &comment).await?;
     Ok((upsert_status(outcome), Json(views::comment(&state.renderer(), &article, &comment, depth))).into_response())
 }
@@ -126,6 +130,7 @@ async fn delete_comment(
         .await?
         .ok_or_else(|| AppError::not_found(format!("article '{article_key}' does not exist")))?;
     state.cache.article_changed(&article.key, article.version);
+    state.outbox.notify_one();
     let depth = comment_depth(&state, &comment).await?;
     Ok(Json(views::comment(&state.renderer(), &article, &comment, depth)).into_response())
 }

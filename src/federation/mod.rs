@@ -1,8 +1,12 @@
 //! What the fediverse sees: ids ([`urls`]), documents ([`objects`]), the HTTP routes that serve
-//! them ([`routes`]), discovery ([`wellknown`]) and actor keys ([`keys`]).
+//! them ([`routes`]), discovery ([`wellknown`]) and actor keys ([`keys`]); what it sends us
+//! ([`inbox`]), checked with [`signatures`]; and how we reach other servers ([`fetch`]).
 
+pub mod fetch;
+pub mod inbox;
 pub mod keys;
 pub mod objects;
 pub mod routes;
+pub mod signatures;
 pub mod urls;
 pub mod wellknown;

@@ -195,7 +195,12 @@ async fn find_article(state: &AppState, raw: &str) -> AppResult<Article> {
 }
 
 /// The first page of an item's replies, to embed in the object.
-async fn replies_preview(state: &AppState, article: &Article, parent: Option<i64>) -> AppResult<RepliesPreview> {
+/// The first page of an item's replies, embedded in the item (and in the activities that carry it).
+pub async fn replies_preview(
+    state: &AppState,
+    article: &Article,
+    parent: Option<i64>,
+) -> Result<RepliesPreview, crate::store::StoreError> {
     let mut replies = state.store.replies(article.id, parent, 0, PAGE_SIZE + 1).await?;
     let has_more = replies.len() as i64 > PAGE_SIZE;
     replies.truncate(PAGE_SIZE as usize);

@@ -33,6 +33,13 @@ impl Urls {
         format!("{}/users/{}", self.base, segment(username))
     }
 
+    /// The username of one of our actor ids, or None when `id` is not one.
+    pub fn username_of(&self, id: &str) -> Option<String> {
+        let rest = id.strip_prefix(&self.base)?.strip_prefix("/users/")?;
+        let decoded = percent_encoding::percent_decode_str(rest).decode_utf8().ok()?;
+        (!decoded.is_empty() && !decoded.contains(['/', '#', '?'])).then(|| decoded.into_owned())
+    }
+
     pub fn key_id(&self, username: &str) -> String {
         format!("{}#main-key", self.actor(username))
     }
@@ -55,6 +62,11 @@ impl Urls {
 
     pub fn shared_inbox(&self) -> String {
         format!("{}/inbox", self.base)
+    }
+
+    /// An activity the outbox sent (Create, Update, Delete, Accept).
+    pub fn activity(&self, uuid: &str) -> String {
+        format!("{}/activities/{uuid}", self.base)
     }
 
     pub fn article(&self, key: &Key) -> String {

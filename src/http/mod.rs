@@ -16,8 +16,10 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     Router::new()
         .merge(crate::federation::routes::router())
+        .merge(crate::federation::inbox::router())
         .merge(crate::federation::wellknown::router())
         .merge(crate::admin::router(max_body))
+        .merge(crate::admin::federation::router())
         .route("/health", get(health))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -7,6 +7,9 @@
 
 #[macro_use]
 mod sql;
+#[macro_use]
+mod federation_sql;
+pub mod federation;
 mod postgres;
 mod sqlite;
 mod thread_rows;
@@ -17,6 +20,7 @@ use async_trait::async_trait;
 
 use crate::domain::{Article, ArticleDraft, Comment, CommentDraft, ItemRef, Key, LocalActor, Upserted};
 
+pub use federation::FederationStore;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -68,8 +72,10 @@ pub struct Stats {
     pub local_posts: i64,
 }
 
+/// Everything the service keeps: articles and threads here, followers and the outbox in
+/// [`FederationStore`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: FederationStore + Send + Sync + 'static {
     /// Applies the back-end's migrations.
     async fn migrate(&self) -> StoreResult<()>;
 

@@ -34,3 +34,16 @@ const THREAD_SQL: &str = concat!(
 );
 
 sql_store!(PgStore, sqlx::Postgres, MIGRATOR, THREAD_SQL);
+
+/// Several processes claim from one table: each takes rows no other transaction holds
+/// (`FOR UPDATE SKIP LOCKED`), so every delivery is sent by one of them.
+const OUTBOX_SQL: crate::store::federation_sql::OutboxSql = crate::store::federation_sql::OutboxSql {
+    claim: "UPDATE deliveries SET leased_until = $2 WHERE id IN (SELECT id FROM deliveries \
+            WHERE state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) \
+            AND host NOT IN (SELECT jsonb_array_elements_text($4::jsonb)) ORDER BY next_attempt_at, id LIMIT $3 \
+            FOR UPDATE SKIP LOCKED) RETURNING id, activity_id, inbox, host, attempts",
+    done: "UPDATE deliveries SET state = 'done', attempts = attempts + 1, last_status = $1, last_error = NULL, \
+           leased_until = NULL, updated_at = $2 WHERE id IN (SELECT jsonb_array_elements_text($3::jsonb)::bigint)",
+};
+
+federation_store!(PgStore, sqlx::Postgres, OUTBOX_SQL);

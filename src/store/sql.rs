@@ -300,6 +300,30 @@ macro_rules! sql_store {
             Ok(())
         }
 
+        /// Queues an activity announcing a change, in the change's own transaction: the worker
+        /// renders and delivers it (see `delivery`). `actor_id` None is the site actor.
+        async fn queue_activity(
+            tx: &mut Tx,
+            kind: &str,
+            actor_id: Option<i64>,
+            article_id: i64,
+            comment_id: Option<i64>,
+        ) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO activities (uuid, kind, actor_id, article_id, comment_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(kind)
+            .bind(actor_id)
+            .bind(article_id)
+            .bind(comment_id)
+            .bind(Utc::now())
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
         /// Binds `$1`..`$10` of an article write: the fields the site sends, in table order.
         fn bind_article_fields<'q>(
             query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
@@ -374,6 +398,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                     bump_version(&mut tx, stored.id).await?;
+                    queue_activity(&mut tx, "Update", None, stored.id, None).await?;
                     Upserted::Updated
                 }
                 None => {
@@ -392,6 +417,12 @@ macro_rules! sql_store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                    let id: i64 = sqlx::query("SELECT id FROM articles WHERE key = $1")
+                        .bind(key.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("id")?;
+                    queue_activity(&mut tx, "Create", None, id, None).await?;
                     Upserted::Created
                 }
             };
@@ -463,13 +494,18 @@ macro_rules! sql_store {
                         .execute(&mut *tx)
                         .await?;
                     bump_version(&mut tx, article.id).await?;
+                    let author_id = match &stored.author {
+                        CommentAuthor::Local(actor) => Some(actor.id),
+                        CommentAuthor::Remote { .. } => None,
+                    };
+                    queue_activity(&mut tx, "Update", author_id, article.id, Some(stored.id)).await?;
                     Upserted::Updated
                 }
                 None => {
                     let author = ensure_person(&mut tx, &draft.author).await?;
-                    sqlx::query(
+                    let id: i64 = sqlx::query(
                         "INSERT INTO comments (article_id, key, parent_id, origin, status, author_id, content, \
-                         published, created_at) VALUES ($1, $2, $3, 'local', 'visible', $4, $5, $6, $7)",
+                         published, created_at) VALUES ($1, $2, $3, 'local', 'visible', $4, $5, $6, $7) RETURNING id",
                     )
                     .bind(article.id)
                     .bind(key.as_str())
@@ -478,9 +514,11 @@ macro_rules! sql_store {
                     .bind(draft.content.as_str())
                     .bind(draft.published.unwrap_or(now))
                     .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("id")?;
                     bump_version(&mut tx, article.id).await?;
+                    queue_activity(&mut tx, "Create", Some(author.id), article.id, Some(id)).await?;
                     Upserted::Created
                 }
             };
@@ -571,16 +609,20 @@ macro_rules! sql_store {
 
             async fn delete_article(&self, key: &Key) -> StoreResult<Article> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(
+                let deleted = sqlx::query(
                     "UPDATE articles SET deleted_at = $1, version = version + 1 WHERE key = $2 AND deleted_at IS NULL",
                 )
-                    .bind(Utc::now())
-                    .bind(key.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+                .bind(Utc::now())
+                .bind(key.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
                 let article = article_in(&mut tx, key)
                     .await?
                     .ok_or_else(|| StoreError::NotFound(format!("article '{key}' does not exist")))?;
+                if deleted > 0 {
+                    queue_activity(&mut tx, "Delete", None, article.id, None).await?;
+                }
                 tx.commit().await?;
                 Ok(article)
             }
@@ -625,6 +667,9 @@ macro_rules! sql_store {
                         .execute(&mut *tx)
                         .await?;
                     bump_version(&mut tx, article.id).await?;
+                    if let CommentAuthor::Local(actor) = &stored.author {
+                        queue_activity(&mut tx, "Delete", Some(actor.id), article.id, Some(stored.id)).await?;
+                    }
                 }
                 let comment = comment_in(&mut tx, article.id, key)
                     .await?

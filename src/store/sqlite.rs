@@ -43,3 +43,16 @@ const THREAD_SQL: &str = concat!(
 );
 
 sql_store!(SqliteStore, sqlx::Sqlite, MIGRATOR, THREAD_SQL);
+
+/// A JSON array parameter is read with `json_each`; one writer at a time makes a plain UPDATE
+/// a safe claim.
+const OUTBOX_SQL: crate::store::federation_sql::OutboxSql = crate::store::federation_sql::OutboxSql {
+    claim: "UPDATE deliveries SET leased_until = $2 WHERE id IN (SELECT id FROM deliveries \
+            WHERE state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) \
+            AND host NOT IN (SELECT value FROM json_each($4)) ORDER BY next_attempt_at, id LIMIT $3) \
+            RETURNING id, activity_id, inbox, host, attempts",
+    done: "UPDATE deliveries SET state = 'done', attempts = attempts + 1, last_status = $1, last_error = NULL, \
+           leased_until = NULL, updated_at = $2 WHERE id IN (SELECT value FROM json_each($3))",
+};
+
+federation_store!(SqliteStore, sqlx::Sqlite, OUTBOX_SQL);

@@ -2,6 +2,7 @@
 //! SQLite file and (when reachable) a real PostgreSQL database.
 
 mod helpers;
+mod peer;
 
 mod articles;
 mod bad_input;

@@ -1,0 +1,157 @@
+//! Fan-out: an activity queued by a change becomes its JSON and one delivery per inbox.
+//!
+//! Who receives what:
+//! - an article's Create/Update/Delete (sent by the site actor): every follower of the site;
+//! - a comment's (sent by its commenter): every follower of the site and of the commenter, and
+//!   the author of the federated reply it answers (addressed and mentioned in the Note);
+//! - once per server: a follower with a shared inbox is reached there.
+//!
+//! The activity is rendered from the object as it is at fan-out (an edit made meanwhile goes
+//! out at once), and the recipients are the followers at that moment.
+
+use serde_json::{json, Value};
+use url::Url;
+
+use super::Worker;
+use crate::domain::{Article, Comment, CommentAuthor, LocalActor};
+use crate::federation::objects::{document, timestamp};
+use crate::federation::routes::replies_preview;
+use crate::federation::urls::PUBLIC;
+use crate::federation::{fetch, keys};
+use crate::store::federation::ActivityToFanOut;
+use crate::store::StoreError;
+
+/// Fans out what is waiting; returns how many activities were handled.
+pub async fn fan_out_pending(worker: &Worker) -> Result<usize, StoreError> {
+    let pending = worker.state.store.activities_to_fan_out(20).await?;
+    let unavailable = worker.state.store.unavailable_hosts().await?;
+    for activity in &pending {
+        let (payload, inboxes) = match prepare(worker, activity).await? {
+            Some((payload, mut inboxes)) => {
+                inboxes.retain(|inbox| !unavailable.iter().any(|h| host_of(inbox).as_deref() == Some(h.as_str())));
+                (Some(payload.to_string()), inboxes)
+            }
+            None => (None, vec![]),
+        };
+        if worker.state.store.fan_out(activity.id, payload.as_deref(), &inboxes).await? {
+            tracing::info!(activity = %activity.uuid, kind = %activity.kind, inboxes = inboxes.len(), "activity fanned out");
+        }
+    }
+    Ok(pending.len())
+}
+
+fn host_of(inbox: &str) -> Option<String> {
+    Url::parse(inbox).ok().map(|u| crate::federation::signatures::host_header(&u))
+}
+
+/// The activity's JSON and its inboxes, or None when there is nothing to send (the object was
+/// deleted before its Create went out, or the row names nothing).
+async fn prepare(worker: &Worker, activity: &ActivityToFanOut) -> Result<Option<(Value, Vec<String>)>, StoreError> {
+    let state = &worker.state;
+    let Some(article_key) = &activity.article else { return Ok(None) };
+    let Some(article) = state.store.article(article_key).await? else { return Ok(None) };
+    match &activity.comment {
+        None => {
+            let Some(object) = article_object(worker, &article, &activity.kind).await? else { return Ok(None) };
+            let site = &state.site;
+            let inboxes = state.store.follower_inboxes(&[site.id]).await?;
+            Ok(Some((wrap(worker, activity, site, object, vec![]), inboxes)))
+        }
+        Some(comment_key) => {
+            let Some((article, comment)) = state.store.comment(&article.key, comment_key).await? else {
+                return Ok(None);
+            };
+            let CommentAuthor::Local(author) = &comment.author else { return Ok(None) };
+            // The commenter signs: make sure they have keys before anything is sent.
+            let author = keys::with_keys(state.store.as_ref(), author.clone()).await?;
+            let Some(object) = comment_object(worker, &article, &comment, &author, &activity.kind).await? else {
+                return Ok(None);
+            };
+            let mut inboxes = state.store.follower_inboxes(&[state.site.id, author.id]).await?;
+            let mut mentioned = vec![];
+            if let Some((remote_author, _)) = comment.parent.as_ref().and_then(|p| p.remote_author.clone()) {
+                if let Some(inbox) = remote_inbox(worker, &remote_author).await {
+                    inboxes.push(inbox);
+                }
+                mentioned.push(remote_author);
+            }
+            inboxes.sort();
+            inboxes.dedup();
+            Ok(Some((wrap(worker, activity, &author, object, mentioned), inboxes)))
+        }
+    }
+}
+
+/// The activity around its object, addressed publicly, to the actor's followers and to anyone
+/// mentioned.
+fn wrap(worker: &Worker, activity: &ActivityToFanOut, actor: &LocalActor, object: Value, mentioned: Vec<String>) -> Value {
+    let urls = &worker.state.urls;
+    let mut cc = vec![urls.followers(&actor.username)];
+    cc.extend(mentioned);
+    document(json!({
+        "id": urls.activity(&activity.uuid),
+        "type": activity.kind,
+        "actor": urls.actor(&actor.username),
+        "published": timestamp(&chrono::Utc::now()),
+        "to": [PUBLIC],
+        "cc": cc,
+        "object": object,
+    }))
+}
+
+async fn article_object(worker: &Worker, article: &Article, kind: &str) -> Result<Option<Value>, StoreError> {
+    let state = &worker.state;
+    let render = state.renderer();
+    if kind == "Delete" {
+        let id = state.urls.article(&article.key);
+        return Ok(Some(render.tombstone(id, article.deleted_at.as_ref(), render.article_type())));
+    }
+    if article.deleted_at.is_some() {
+        return Ok(None);
+    }
+    let preview = replies_preview(&worker.state, article, None).await?;
+    Ok(Some(render.article(article, &state.site, preview)))
+}
+
+async fn comment_object(
+    worker: &Worker,
+    article: &Article,
+    comment: &Comment,
+    author: &LocalActor,
+    kind: &str,
+) -> Result<Option<Value>, StoreError> {
+    let render = worker.state.renderer();
+    if kind == "Delete" {
+        return Ok(Some(render.comment_tombstone(article, comment, comment.deleted_at.as_ref())));
+    }
+    if comment.is_deleted() || article.deleted_at.is_some() {
+        return Ok(None);
+    }
+    let preview = replies_preview(&worker.state, article, Some(comment.id)).await?;
+    Ok(Some(render.comment(article, comment, author, preview)))
+}
+
+/// Where a remote author is reached: from the store, or fetched (and kept) when unknown. A
+/// failure is logged and that one recipient is left out.
+async fn remote_inbox(worker: &Worker, actor_id: &str) -> Option<String> {
+    let state = &worker.state;
+    let known = state.store.remote_actor(actor_id).await.ok().flatten();
+    let actor = match known {
+        Some(actor) => actor,
+        None => {
+            let url = Url::parse(actor_id).ok()?;
+            let signer = worker.signing_key(state.site.id, &state.site.username).await.ok();
+            match fetch::fetch_actor(&worker.client, &url, signer.as_deref(), state.config.dev).await {
+                Ok(actor) => {
+                    let _ = state.store.upsert_remote_actor(&actor).await;
+                    actor
+                }
+                Err(e) => {
+                    tracing::warn!(actor = actor_id, error = %e, "cannot reach a mentioned author");
+                    return None;
+                }
+            }
+        }
+    };
+    Some(actor.shared_inbox.unwrap_or(actor.inbox))
+}

@@ -1,0 +1,278 @@
+//! The inboxes: `POST /inbox` (shared) and `POST /users/{username}/inbox`.
+//!
+//! Every request must be signed (see [`signatures`]) by the activity's own `actor`, whose key is
+//! fetched from its server (and kept; refetched once when a signature fails, for rotated
+//! keys). Handled here: `Follow` (answered with a signed `Accept`, delivered like any
+//! activity), `Undo` of a Follow, and `Move` of a follower. Anything else is acknowledged with
+//! 202 and logged. Refusals answer a 4xx with `{"error": ...}` and are logged; nothing of a
+//! refused request is stored.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+use url::Url;
+
+use super::fetch::{self, same_origin};
+use super::objects::document;
+use super::signatures::{self, SignatureError};
+use crate::domain::LocalActor;
+use crate::http::error::AppError;
+use crate::http::extract::AppPath;
+use crate::startup::AppState;
+use crate::store::federation::{NewFollower, RemoteActor};
+
+/// The largest activity accepted.
+pub const MAX_INBOX_BYTES: usize = 1024 * 1024;
+/// A stored key is trusted this long before the actor is fetched again.
+const KEY_FRESH_FOR: chrono::Duration = chrono::Duration::hours(24);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/inbox", post(shared_inbox))
+        .route("/users/{username}/inbox", post(actor_inbox))
+        .layer(DefaultBodyLimit::max(MAX_INBOX_BYTES))
+}
+
+async fn shared_inbox(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    respond(receive(&state, None, &method, &uri, &headers, &body).await)
+}
+
+async fn actor_inbox(
+    State(state): State<AppState>,
+    AppPath(username): AppPath<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let local = match state.store.actor_by_username(&username).await {
+        Ok(Some(actor)) => actor,
+        Ok(None) => return respond(Err(AppError::not_found(format!("no actor '{username}' here")))),
+        Err(e) => return respond(Err(e.into())),
+    };
+    respond(receive(&state, Some(local), &method, &uri, &headers, &body).await)
+}
+
+fn respond(result: Result<(), AppError>) -> Response {
+    match result {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(e) => {
+            tracing::info!(status = %e.status, reason = %e.message, "inbox refused an activity");
+            e.into_response()
+        }
+    }
+}
+
+fn unauthorized(message: impl Into<String>) -> AppError {
+    AppError::new(StatusCode::UNAUTHORIZED, message)
+}
+
+/// The id of a property that is either a URL or an object with an `id`.
+fn id_of(value: Option<&Value>) -> Option<&str> {
+    match value? {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.get("id").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    inbox_owner: Option<LocalActor>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), AppError> {
+    let activity: Value =
+        serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("the body is not JSON: {e}")))?;
+    if !activity.is_object() {
+        return Err(AppError::bad_request("the body is not a JSON object"));
+    }
+    let kind = activity.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
+    let actor_id = id_of(activity.get("actor")).ok_or_else(|| AppError::bad_request("the activity has no actor"))?;
+    let signer = verify_signature(state, method, uri, headers, body).await?;
+    if signer.ap_id != actor_id {
+        return Err(unauthorized(format!("signed by {}, not by the activity's actor {actor_id}", signer.ap_id)));
+    }
+    let actor_url = Url::parse(actor_id).map_err(|_| AppError::bad_request("the actor is not a URL"))?;
+    if let Some(id) = activity.get("id").and_then(Value::as_str) {
+        let same = Url::parse(id).map(|id| same_origin(&id, &actor_url)).unwrap_or(false);
+        if !same {
+            return Err(AppError::bad_request("the activity's id is not on its actor's server"));
+        }
+    }
+    match kind.as_str() {
+        "Follow" => follow(state, inbox_owner, &signer, &activity).await,
+        "Undo" => undo(state, &signer, &activity).await,
+        "Move" => move_follower(state, &signer, &activity).await,
+        other => {
+            tracing::info!(kind = other, actor = actor_id, "activity ignored: not handled yet");
+            Ok(())
+        }
+    }
+}
+
+/// Checks the request's signature and returns the remote actor that made it.
+async fn verify_signature(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<RemoteActor, AppError> {
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let (params, signed) = signatures::check_request(method.as_str(), path, headers, Some(body), chrono::Utc::now())
+        .map_err(|e| unauthorized(e.to_string()))?;
+    let owner = Url::parse(params.key_owner_url()).map_err(|_| unauthorized("the keyId is not a URL"))?;
+    let cached = state.store.remote_actor(owner.as_str()).await?.filter(|a| {
+        a.key_id.as_deref() == Some(params.key_id.as_str()) && chrono::Utc::now() - a.fetched_at < KEY_FRESH_FOR
+    });
+    if let Some(actor) = cached {
+        if let Some(pem) = &actor.public_key_pem {
+            if signatures::verify(&params, &signed, pem).is_ok() {
+                return Ok(actor);
+            }
+        }
+    }
+    // Unknown, stale or rotated: fetch the key's owner and try once more.
+    let actor = fetch::fetch_actor(&state.client, &owner, Some(&state.site_key), state.config.dev)
+        .await
+        .map_err(|e| unauthorized(format!("cannot get the signer's key: {e}")))?;
+    if actor.key_id.as_deref() != Some(params.key_id.as_str()) {
+        return Err(unauthorized(format!("{} does not publish the key {}", actor.ap_id, params.key_id)));
+    }
+    let pem = actor.public_key_pem.as_deref().ok_or_else(|| unauthorized("the signer publishes no key"))?;
+    signatures::verify(&params, &signed, pem).map_err(|e: SignatureError| unauthorized(e.to_string()))?;
+    state.store.upsert_remote_actor(&actor).await?;
+    Ok(actor)
+}
+
+/// The local actor a Follow (or the Follow inside an Undo) is for.
+async fn followed_actor(state: &AppState, follow: &Value) -> Result<LocalActor, AppError> {
+    let object = id_of(follow.get("object")).ok_or_else(|| AppError::bad_request("the Follow has no object"))?;
+    let username = state
+        .urls
+        .username_of(object)
+        .ok_or_else(|| AppError::not_found(format!("{object} is not an actor here")))?;
+    state
+        .store
+        .actor_by_username(&username)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("{object} is not an actor here")))
+}
+
+async fn follow(
+    state: &AppState,
+    inbox_owner: Option<LocalActor>,
+    follower: &RemoteActor,
+    activity: &Value,
+) -> Result<(), AppError> {
+    let followed = followed_actor(state, activity).await?;
+    if inbox_owner.is_some_and(|owner| owner.id != followed.id) {
+        return Err(AppError::bad_request("this inbox's actor is not the one followed"));
+    }
+    let follow_id = activity
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| AppError::bad_request("the Follow has no id"))?;
+    for address in std::iter::once(&follower.inbox).chain(follower.shared_inbox.as_ref()) {
+        let safe = Url::parse(address).map_err(|e| e.to_string()).and_then(|u| {
+            fetch::check_url(&u, state.config.dev).map_err(|e| e.to_string())
+        });
+        if let Err(why) = safe {
+            return Err(AppError::new(StatusCode::FORBIDDEN, format!("the follower's inbox is refused: {why}")));
+        }
+    }
+    let new = state
+        .store
+        .add_follower(&NewFollower {
+            actor_id: followed.id,
+            ap_id: follower.ap_id.clone(),
+            handle: follower.handle.clone(),
+            inbox: follower.inbox.clone(),
+            shared_inbox: follower.shared_inbox.clone(),
+            follow_id: follow_id.to_string(),
+        })
+        .await?;
+    // Accepted every time, so a follower whose first Accept was lost can follow again.
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let accept = document(json!({
+        "id": state.urls.activity(&uuid),
+        "type": "Accept",
+        "actor": state.urls.actor(&followed.username),
+        "to": [follower.ap_id],
+        "object": {
+            "id": follow_id,
+            "type": "Follow",
+            "actor": follower.ap_id,
+            "object": state.urls.actor(&followed.username),
+        },
+    }));
+    super::keys::with_keys(state.store.as_ref(), followed.clone()).await?;
+    state.store.queue_direct("Accept", followed.id, &uuid, &accept.to_string(), &follower.inbox).await?;
+    state.outbox.notify_one();
+    tracing::info!(follower = %follower.ap_id, followed = %followed.username, new, "follow accepted");
+    Ok(())
+}
+
+async fn undo(state: &AppState, signer: &RemoteActor, activity: &Value) -> Result<(), AppError> {
+    let object = activity.get("object").ok_or_else(|| AppError::bad_request("the Undo has no object"))?;
+    match object {
+        Value::Object(inner) if inner.get("type").and_then(Value::as_str) == Some("Follow") => {
+            if id_of(inner.get("actor")) != Some(signer.ap_id.as_str()) {
+                return Err(AppError::new(StatusCode::FORBIDDEN, "only the follower can undo a Follow"));
+            }
+            let followed = followed_actor(state, object).await?;
+            let removed = state.store.remove_follower(followed.id, &signer.ap_id).await?;
+            tracing::info!(follower = %signer.ap_id, followed = %followed.username, removed, "unfollowed");
+        }
+        Value::String(follow_id) => {
+            let removed = state.store.remove_follow(&signer.ap_id, follow_id).await?;
+            tracing::info!(follower = %signer.ap_id, removed, "unfollowed (by Follow id)");
+        }
+        _ => tracing::info!(actor = %signer.ap_id, "Undo ignored: not of a Follow"),
+    }
+    Ok(())
+}
+
+/// A follower moved to a new account: the follow moves when the new account names the old one
+/// in `alsoKnownAs` (fetched fresh from the new account's server).
+async fn move_follower(state: &AppState, signer: &RemoteActor, activity: &Value) -> Result<(), AppError> {
+    if id_of(activity.get("object")) != Some(signer.ap_id.as_str()) {
+        return Err(AppError::new(StatusCode::FORBIDDEN, "an account can only move itself"));
+    }
+    let target = id_of(activity.get("target")).ok_or_else(|| AppError::bad_request("the Move has no target"))?;
+    let target = Url::parse(target).map_err(|_| AppError::bad_request("the Move's target is not a URL"))?;
+    let new = fetch::fetch_actor(&state.client, &target, Some(&state.site_key), state.config.dev)
+        .await
+        .map_err(|e| AppError::unprocessable(format!("cannot fetch the Move's target: {e}")))?;
+    if !new.also_known_as.iter().any(|aka| aka == &signer.ap_id) {
+        return Err(AppError::unprocessable(format!("{} does not name {} in alsoKnownAs", new.ap_id, signer.ap_id)));
+    }
+    let safe = Url::parse(&new.inbox).map(|u| fetch::check_url(&u, state.config.dev).is_ok()).unwrap_or(false);
+    if !safe {
+        return Err(AppError::new(StatusCode::FORBIDDEN, "the new account's inbox is refused"));
+    }
+    state.store.upsert_remote_actor(&new).await?;
+    let moved = state.store.move_followers(&signer.ap_id, &new).await?;
+    tracing::info!(from = %signer.ap_id, to = %new.ap_id, moved, "follower moved");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_read_from_urls_and_objects() {
+        assert_eq!(id_of(Some(&json!("https://a.example/u"))), Some("https://a.example/u"));
+        assert_eq!(id_of(Some(&json!({ "id": "https://a.example/u" }))), Some("https://a.example/u"));
+        assert_eq!(id_of(Some(&json!(3))), None);
+        assert_eq!(id_of(None), None);
+    }
+}
