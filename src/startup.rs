@@ -10,9 +10,9 @@ use crate::config::Config;
 use crate::delivery::{self, Worker};
 use crate::domain::LocalActor;
 use crate::federation::fetch;
-use crate::federation::signatures::SigningKey;
 use crate::federation::keys;
 use crate::federation::objects::Renderer;
+use crate::federation::signatures::SigningKey;
 use crate::federation::urls::Urls;
 use crate::http::cache::DocumentCache;
 use crate::store::{self, Store};
@@ -77,7 +77,8 @@ impl Application {
         let site_key = Arc::new(SigningKey::from_pem(urls.key_id(&site.username), &pem)?);
         let client = fetch::client(config.dev);
         let outbox = Arc::new(Notify::new());
-        let state = AppState { config: Arc::new(config), store, urls, site: Arc::new(site), cache, outbox, client, site_key };
+        let state =
+            AppState { config: Arc::new(config), store, urls, site: Arc::new(site), cache, outbox, client, site_key };
         Ok(Application { listener, state })
     }
 

@@ -16,11 +16,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Key;
-use crate::store::federation::{Delivery, DeliveryState, Follower};
-use crate::store::Page;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{Admin, AppPath, AppQuery};
 use crate::startup::AppState;
+use crate::store::federation::{Delivery, DeliveryState, Follower};
+use crate::store::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -109,8 +109,7 @@ struct DeliveryView {
 }
 
 fn delivery_view(state: &AppState, d: Delivery) -> DeliveryView {
-    let next_attempt_at =
-        (d.state == "pending").then(|| DateTime::from_timestamp_millis(d.next_attempt_ms)).flatten();
+    let next_attempt_at = (d.state == "pending").then(|| DateTime::from_timestamp_millis(d.next_attempt_ms)).flatten();
     DeliveryView {
         id: d.id,
         activity: state.urls.activity(&d.activity_uuid),
@@ -129,9 +128,10 @@ fn delivery_view(state: &AppState, d: Delivery) -> DeliveryView {
 async fn deliveries(_: Admin, State(state): State<AppState>, AppQuery(q): AppQuery<Paging>) -> AppResult<Response> {
     let filter = match q.state.as_deref() {
         None | Some("") => None,
-        Some(s) => Some(DeliveryState::parse(s).ok_or_else(|| {
-            AppError::bad_request(format!("state must be pending, failed or done, not '{s}'"))
-        })?),
+        Some(s) => Some(
+            DeliveryState::parse(s)
+                .ok_or_else(|| AppError::bad_request(format!("state must be pending, failed or done, not '{s}'")))?,
+        ),
     };
     let (page, per_page, offset) = q.bounds();
     let found = state.store.deliveries(filter, offset, per_page).await?;

@@ -21,23 +21,30 @@ use crate::federation::{fetch, keys};
 use crate::store::federation::ActivityToFanOut;
 use crate::store::StoreError;
 
-/// Fans out what is waiting; returns how many activities were handled.
+/// Fans out what is waiting; returns how many activities were fanned out. One that cannot be
+/// prepared now (the store failed) is logged and left for the next round; the others go on.
 pub async fn fan_out_pending(worker: &Worker) -> Result<usize, StoreError> {
     let pending = worker.state.store.activities_to_fan_out(20).await?;
     let unavailable = worker.state.store.unavailable_hosts().await?;
+    let mut done = 0;
     for activity in &pending {
-        let (payload, inboxes) = match prepare(worker, activity).await? {
-            Some((payload, mut inboxes)) => {
+        let (payload, inboxes) = match prepare(worker, activity).await {
+            Ok(Some((payload, mut inboxes))) => {
                 inboxes.retain(|inbox| !unavailable.iter().any(|h| host_of(inbox).as_deref() == Some(h.as_str())));
                 (Some(payload.to_string()), inboxes)
             }
-            None => (None, vec![]),
+            Ok(None) => (None, vec![]),
+            Err(e) => {
+                tracing::warn!(activity = %activity.uuid, error = %e, "cannot prepare an activity; will try again");
+                continue;
+            }
         };
         if worker.state.store.fan_out(activity.id, payload.as_deref(), &inboxes).await? {
             tracing::info!(activity = %activity.uuid, kind = %activity.kind, inboxes = inboxes.len(), "activity fanned out");
+            done += 1;
         }
     }
-    Ok(pending.len())
+    Ok(done)
 }
 
 fn host_of(inbox: &str) -> Option<String> {
@@ -84,7 +91,13 @@ async fn prepare(worker: &Worker, activity: &ActivityToFanOut) -> Result<Option<
 
 /// The activity around its object, addressed publicly, to the actor's followers and to anyone
 /// mentioned.
-fn wrap(worker: &Worker, activity: &ActivityToFanOut, actor: &LocalActor, object: Value, mentioned: Vec<String>) -> Value {
+fn wrap(
+    worker: &Worker,
+    activity: &ActivityToFanOut,
+    actor: &LocalActor,
+    object: Value,
+    mentioned: Vec<String>,
+) -> Value {
     let urls = &worker.state.urls;
     let mut cc = vec![urls.followers(&actor.username)];
     cc.extend(mentioned);

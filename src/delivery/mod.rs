@@ -183,7 +183,12 @@ impl Worker {
         }
     }
 
-    async fn deliver(&self, delivery: ClaimedDelivery, server: Arc<Semaphore>, _slot: OwnedSemaphorePermit) -> Finished {
+    async fn deliver(
+        &self,
+        delivery: ClaimedDelivery,
+        server: Arc<Semaphore>,
+        _slot: OwnedSemaphorePermit,
+    ) -> Finished {
         let _server_slot = server.acquire_owned().await;
         let prepared = match self.prepared(delivery.activity_id).await {
             Ok(Some(prepared)) => prepared,
@@ -218,9 +223,13 @@ impl Worker {
                 let error = if error.is_empty() || error == why { why } else { format!("{why}; {error}") };
                 (Outcome::Failed { status: attempt.status, error }, false)
             }
-            Verdict::Gone => {
-                (Outcome::Failed { status: attempt.status, error: "410 Gone: the inbox's followers were removed".into() }, true)
-            }
+            Verdict::Gone => (
+                Outcome::Failed {
+                    status: attempt.status,
+                    error: "410 Gone: the inbox's followers were removed".into(),
+                },
+                true,
+            ),
         };
         // A 5xx or no answer counts against the server; any other answer shows it is there.
         let server_answered = match attempt.status {
@@ -270,9 +279,16 @@ impl Worker {
         }
         let Some(answered) = done.server_answered else { return };
         let host = &done.delivery.host;
+        // A success is written once per server; every failure is written (it may be the one
+        // that marks the server unavailable).
         let first_news = {
             let mut answering = self.answering.lock().unwrap_or_else(|e| e.into_inner());
-            if answered { answering.insert(host.clone()) } else { answering.remove(host) || true }
+            if answered {
+                answering.insert(host.clone())
+            } else {
+                answering.remove(host);
+                true
+            }
         };
         if first_news {
             if let Err(e) = store.instance_result(host, answered, UNAVAILABLE_AFTER).await {

@@ -23,7 +23,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest document fetched (the same cap Mastodon and activitypub_federation use).
 pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 pub const USER_AGENT: &str = concat!("threadbridge/", env!("CARGO_PKG_VERSION"));
-pub const AP_ACCEPT: &str = r#"application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams""#;
+pub const AP_ACCEPT: &str =
+    r#"application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams""#;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -172,12 +173,8 @@ pub async fn get_document(
     if !status.is_success() {
         return Err(FetchError::Status { url: url.to_string(), status: status.as_u16() });
     }
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
     if !(content_type.starts_with("application/activity+json") || content_type.starts_with("application/ld+json")) {
         return Err(FetchError::NotActivityPub(url.to_string(), format!("media type '{content_type}'")));
     }
@@ -234,7 +231,10 @@ pub fn actor_from_document(doc: &Value) -> Result<RemoteActor, FetchError> {
         Some(k) if text(k, "owner").is_none_or(|o| o == id) => (text(k, "id"), text(k, "publicKeyPem")),
         _ => (None, None),
     };
-    let handle = text(doc, "preferredUsername").and_then(|u| id_url.host_str().map(|h| format!("@{u}@{h}")));
+    // The domain part names the port when it is not the scheme's (as our own handles do).
+    let handle = text(doc, "preferredUsername")
+        .filter(|_| id_url.host_str().is_some())
+        .map(|u| format!("@{u}@{}", signatures::host_header(&id_url)));
     let also_known_as = match doc.get("alsoKnownAs") {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
@@ -263,7 +263,20 @@ mod tests {
 
     #[test]
     fn only_public_addresses_outside_dev_mode() {
-        for blocked in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "100.64.0.1"] {
+        for blocked in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "100.64.0.1",
+        ] {
             assert!(!is_allowed_ip(ip(blocked), false), "{blocked}");
         }
         for allowed in ["93.184.216.34", "2606:4700::1111", "::ffff:93.184.216.34"] {

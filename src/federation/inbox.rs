@@ -4,8 +4,9 @@
 //! fetched from its server (and kept; refetched once when a signature fails, for rotated
 //! keys). Handled here: `Follow` (answered with a signed `Accept`, delivered like any
 //! activity), `Undo` of a Follow, and `Move` of a follower. Anything else is acknowledged with
-//! 202 and logged. Refusals answer a 4xx with `{"error": ...}` and are logged; nothing of a
-//! refused request is stored.
+//! 202 and logged. Refusals answer a 4xx with `{"error": ...}` and are logged; nothing a refused
+//! request asks for is stored (a signer's verified key is kept, as a cache). A signed request
+//! from a server marked unavailable shows it is back: deliveries to it resume.
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -37,7 +38,13 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_INBOX_BYTES))
 }
 
-async fn shared_inbox(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn shared_inbox(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     respond(receive(&state, None, &method, &uri, &headers, &body).await)
 }
 
@@ -100,6 +107,7 @@ async fn receive(
         return Err(unauthorized(format!("signed by {}, not by the activity's actor {actor_id}", signer.ap_id)));
     }
     let actor_url = Url::parse(actor_id).map_err(|_| AppError::bad_request("the actor is not a URL"))?;
+    state.store.server_is_back(&signatures::host_header(&actor_url)).await?;
     if let Some(id) = activity.get("id").and_then(Value::as_str) {
         let same = Url::parse(id).map(|id| same_origin(&id, &actor_url)).unwrap_or(false);
         if !same {
@@ -155,10 +163,8 @@ async fn verify_signature(
 /// The local actor a Follow (or the Follow inside an Undo) is for.
 async fn followed_actor(state: &AppState, follow: &Value) -> Result<LocalActor, AppError> {
     let object = id_of(follow.get("object")).ok_or_else(|| AppError::bad_request("the Follow has no object"))?;
-    let username = state
-        .urls
-        .username_of(object)
-        .ok_or_else(|| AppError::not_found(format!("{object} is not an actor here")))?;
+    let username =
+        state.urls.username_of(object).ok_or_else(|| AppError::not_found(format!("{object} is not an actor here")))?;
     state
         .store
         .actor_by_username(&username)
@@ -176,14 +182,12 @@ async fn follow(
     if inbox_owner.is_some_and(|owner| owner.id != followed.id) {
         return Err(AppError::bad_request("this inbox's actor is not the one followed"));
     }
-    let follow_id = activity
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| AppError::bad_request("the Follow has no id"))?;
+    let follow_id =
+        activity.get("id").and_then(Value::as_str).ok_or_else(|| AppError::bad_request("the Follow has no id"))?;
     for address in std::iter::once(&follower.inbox).chain(follower.shared_inbox.as_ref()) {
-        let safe = Url::parse(address).map_err(|e| e.to_string()).and_then(|u| {
-            fetch::check_url(&u, state.config.dev).map_err(|e| e.to_string())
-        });
+        let safe = Url::parse(address)
+            .map_err(|e| e.to_string())
+            .and_then(|u| fetch::check_url(&u, state.config.dev).map_err(|e| e.to_string()));
         if let Err(why) = safe {
             return Err(AppError::new(StatusCode::FORBIDDEN, format!("the follower's inbox is refused: {why}")));
         }

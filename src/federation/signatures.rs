@@ -8,10 +8,10 @@
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, RsaKeyPair, UnparsedPublicKey};
+use axum::http::HeaderMap;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use axum::http::HeaderMap;
 use sha2::{Digest as _, Sha256};
 
 /// How far a signed `Date` may be from now, either way.
@@ -80,10 +80,7 @@ impl SigningKey {
         let names = headers.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" ");
         let signed = headers.iter().map(|(n, v)| format!("{n}: {v}")).collect::<Vec<_>>().join("\n");
         let signature = self.sign(signed.as_bytes())?;
-        Ok(format!(
-            r#"keyId="{}",algorithm="rsa-sha256",headers="{names}",signature="{signature}""#,
-            self.key_id
-        ))
+        Ok(format!(r#"keyId="{}",algorithm="rsa-sha256",headers="{names}",signature="{signature}""#, self.key_id))
     }
 }
 
@@ -188,8 +185,9 @@ pub fn parse_signature_header(value: &str) -> Result<SignatureParams, SignatureE
             "algorithm" => algorithm = Some(val.to_string()),
             "headers" => headers = Some(val.split_whitespace().map(str::to_ascii_lowercase).collect()),
             "signature" => {
-                signature =
-                    Some(BASE64.decode(val).map_err(|_| SignatureError::Malformed("the signature is not base64".into()))?)
+                signature = Some(
+                    BASE64.decode(val).map_err(|_| SignatureError::Malformed("the signature is not base64".into()))?,
+                )
             }
             _ => {}
         }
@@ -270,7 +268,11 @@ fn check_digest(value: &str, body: &[u8]) -> Result<(), SignatureError> {
         if let Some((alg, encoded)) = part.trim().split_once('=') {
             if alg.eq_ignore_ascii_case("sha-256") {
                 let given = BASE64.decode(encoded.trim()).map_err(|_| SignatureError::DigestMismatch)?;
-                return if given.as_slice() == expected.as_slice() { Ok(()) } else { Err(SignatureError::DigestMismatch) };
+                return if given.as_slice() == expected.as_slice() {
+                    Ok(())
+                } else {
+                    Err(SignatureError::DigestMismatch)
+                };
             }
         }
     }
@@ -292,8 +294,8 @@ fn pem_to_der(pem: &str) -> Result<Vec<u8>, SignatureError> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
     use axum::http::HeaderValue;
+    use chrono::TimeZone;
 
     use super::*;
 

@@ -211,8 +211,10 @@ pub trait FederationStore: Send + Sync {
     async fn resend_article(&self, article_id: i64) -> StoreResult<u64>;
 
     /// Notes an attempt's result for a server's availability.
-    async fn instance_result(&self, host: &str, success: bool, unavailable_after: chrono::Duration)
-        -> StoreResult<()>;
+    async fn instance_result(&self, host: &str, success: bool, unavailable_after: chrono::Duration) -> StoreResult<()>;
+
+    /// A server showed it is there (it sent us a signed request): no longer unavailable.
+    async fn server_is_back(&self, host: &str) -> StoreResult<()>;
 
     /// Servers marked unavailable.
     async fn unavailable_hosts(&self) -> StoreResult<Vec<String>>;

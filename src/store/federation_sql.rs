@@ -592,6 +592,17 @@ macro_rules! federation_store {
                     Ok(())
                 }
 
+                async fn server_is_back(&self, host: &str) -> StoreResult<()> {
+                    sqlx::query(
+                        "UPDATE instances SET unavailable = FALSE, failing_since = NULL \
+                         WHERE host = $1 AND (unavailable = TRUE OR failing_since IS NOT NULL)",
+                    )
+                    .bind(host)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
                 async fn unavailable_hosts(&self) -> StoreResult<Vec<String>> {
                     let rows = sqlx::query("SELECT host FROM instances WHERE unavailable = TRUE")
                         .fetch_all(&self.pool)

@@ -4,6 +4,7 @@
 //! message, unless THREADBRIDGE_REQUIRE_POSTGRES=1 (as in CI), where they fail.
 
 use std::sync::Once;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use reqwest::{Client, Response, StatusCode};
@@ -104,16 +105,27 @@ async fn fresh_postgres_database() -> Option<String> {
 pub async fn spawn_app_with(backend: Backend, extra: &[&str]) -> Option<TestApp> {
     init_logs();
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("threadbridge.db").display()),
-        Backend::Postgres => fresh_postgres_database().await?,
-    };
+    let database_url = fresh_database(backend, dir.path()).await?;
     Some(start_on(database_url, dir, extra).await)
+}
+
+/// The URL of a fresh database: a SQLite file in `dir`, or a new PostgreSQL database (None when
+/// no server is reachable).
+pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> Option<String> {
+    match backend {
+        Backend::Sqlite => Some(format!("sqlite://{}", dir.join("threadbridge.db").display())),
+        Backend::Postgres => fresh_postgres_database().await,
+    }
 }
 
 /// A second service process (in this test process) on the same database as `app`.
 pub async fn spawn_sibling(app: &TestApp) -> TestApp {
-    start_on(app.database_url.clone(), tempfile::tempdir().expect("temp dir"), &[]).await
+    spawn_sibling_with(app, &[]).await
+}
+
+/// Like `spawn_sibling`, with extra settings.
+pub async fn spawn_sibling_with(app: &TestApp, extra: &[&str]) -> TestApp {
+    start_on(app.database_url.clone(), tempfile::tempdir().expect("temp dir"), extra).await
 }
 
 async fn start_on(database_url: String, dir: tempfile::TempDir, extra: &[&str]) -> TestApp {
@@ -149,6 +161,11 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, &[]).await
 }
 
+/// A JSON string's text; panics naming the value when it is not a string.
+pub fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or_else(|| panic!("expected a string, got {value}"))
+}
+
 /// A JSON body, or `null` when the body is not JSON.
 pub async fn body_json(response: Response) -> Value {
     let text = response.text().await.expect("body");
@@ -156,6 +173,20 @@ pub async fn body_json(response: Response) -> Value {
 }
 
 impl TestApp {
+    /// A handle on a service started elsewhere (a real `threadbridge serve` process), to drive
+    /// it through the same helpers.
+    pub fn running_at(address: &str, database_url: &str) -> TestApp {
+        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let dir = tempfile::tempdir().expect("temp dir");
+        TestApp {
+            address: address.to_string(),
+            database_url: database_url.to_string(),
+            client,
+            shutdown: None,
+            _dir: dir,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -179,6 +210,53 @@ impl TestApp {
     pub async fn ap_get(&self, url: &str) -> (StatusCode, Value) {
         let response = self.client.get(url).header("Accept", AP).send().await.expect("ap get");
         (response.status(), body_json(response).await)
+    }
+
+    pub async fn admin_post(&self, path: &str) -> (StatusCode, Value) {
+        let response = self.client.post(self.url(path)).bearer_auth(TOKEN).send().await.expect("post");
+        (response.status(), body_json(response).await)
+    }
+
+    /// The site actor's id.
+    pub fn site_actor(&self) -> String {
+        self.url("/users/site")
+    }
+
+    /// `GET /api/admin/followers`: the items.
+    pub async fn followers(&self) -> Vec<Value> {
+        let (status, body) = self.admin_get("/api/admin/followers").await;
+        assert_eq!(status, StatusCode::OK, "followers: {body}");
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// `totalItems` of a local actor's followers collection.
+    pub async fn followers_count(&self, username: &str) -> i64 {
+        let (status, body) = self.ap_get(&self.url(&format!("/users/{username}/followers"))).await;
+        assert_eq!(status, StatusCode::OK, "followers collection: {body}");
+        body["totalItems"].as_i64().expect("totalItems")
+    }
+
+    /// `GET /api/admin/deliveries?state=...` (every state when `state` is empty): the items.
+    pub async fn deliveries(&self, state: &str) -> Vec<Value> {
+        let (status, body) = self.admin_get(&format!("/api/admin/deliveries?state={state}&per_page=500")).await;
+        assert_eq!(status, StatusCode::OK, "deliveries: {body}");
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Polls the admin's delivery list every 50 ms until `done` holds, and returns it; panics
+    /// with the list when `timeout` passes first.
+    pub async fn wait_for_deliveries(&self, done: impl Fn(&[Value]) -> bool, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let all = self.deliveries("").await;
+            if done(&all) {
+                return all;
+            }
+            if Instant::now() >= deadline {
+                panic!("deliveries: condition not met within {timeout:?}:\n{:#}", Value::from(all));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn put_article(&self, key: &str, json: &Value) -> Value {
@@ -220,4 +298,25 @@ pub fn comment_json(author: &str, content: &str, parent: Option<&str>) -> Value 
         value["parent"] = json!(p);
     }
     value
+}
+
+/// `name` of `peer` follows the site actor: the Follow is answered 202 and the signed Accept
+/// reaches the follower's own inbox. Returns the Follow.
+pub async fn follow_site(app: &TestApp, peer: &crate::peer::Peer, name: &str) -> Value {
+    let follow = peer.follow(name, &app.site_actor());
+    let response = peer.signed_post(name, &app.url("/users/site/inbox"), &follow).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::ACCEPTED,
+        "Follow by {name}: {}",
+        response.text().await.unwrap_or_default()
+    );
+    let inbox = format!("/users/{name}/inbox");
+    let follow_id = follow["id"].as_str().expect("Follow id").to_string();
+    peer.wait_for(
+        |all| all.iter().any(|r| r.path == inbox && r.is_verified("Accept") && r.object_id() == follow_id),
+        Duration::from_secs(15),
+    )
+    .await;
+    follow
 }

@@ -8,5 +8,7 @@ mod articles;
 mod bad_input;
 mod cache;
 mod cli;
+mod delivery;
 mod discovery;
+mod following;
 mod thread;

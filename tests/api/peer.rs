@@ -58,11 +58,20 @@ pub struct ActorOpts {
     pub shared_inbox: bool,
     /// The actor's `alsoKnownAs` (left out when empty).
     pub also_known_as: Vec<String>,
+    /// An `inbox` elsewhere than the peer's own `{actor}/inbox` (an unsafe address, say).
+    pub inbox: Option<String>,
 }
 
 impl Default for ActorOpts {
     fn default() -> Self {
-        ActorOpts { shared_inbox: true, also_known_as: Vec::new() }
+        ActorOpts { shared_inbox: true, also_known_as: Vec::new(), inbox: None }
+    }
+}
+
+impl ActorOpts {
+    /// An actor reached only at its own inbox (no shared inbox).
+    pub fn personal_inbox_only() -> Self {
+        ActorOpts { shared_inbox: false, ..ActorOpts::default() }
     }
 }
 
@@ -77,6 +86,8 @@ pub struct Received {
     pub key_id: String,
     /// Whether its signature held, or why not.
     pub verified: Result<(), String>,
+    /// The status code the peer answered.
+    pub answered: u16,
     /// When it arrived.
     pub at: Instant,
 }
@@ -85,6 +96,33 @@ impl Received {
     /// The activity's `type`, or "?" when it has none.
     pub fn kind(&self) -> &str {
         self.activity.get("type").and_then(Value::as_str).unwrap_or("?")
+    }
+
+    /// The activity's `id`, or "" when it has none.
+    pub fn id(&self) -> &str {
+        self.activity.get("id").and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// The `type` of the activity's object (when embedded), or "?".
+    pub fn object_kind(&self) -> &str {
+        self.activity.pointer("/object/type").and_then(Value::as_str).unwrap_or("?")
+    }
+
+    /// The id of the activity's object, embedded or not, or "".
+    pub fn object_id(&self) -> &str {
+        let object = self.activity.get("object");
+        object.and_then(|o| o.get("id")).or(object).and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// Whether this is a `kind` whose signature held.
+    pub fn is_verified(&self, kind: &str) -> bool {
+        self.kind() == kind && self.verified.is_ok()
+    }
+
+    /// Whether this is a `kind` whose signature held and that the peer accepted (2xx): a
+    /// successful delivery.
+    pub fn is_delivered(&self, kind: &str) -> bool {
+        self.is_verified(kind) && (200..300).contains(&self.answered)
     }
 }
 
@@ -159,11 +197,21 @@ impl Peer {
 
     /// Creates an actor with a fresh key pair and returns its id, `{base}/users/{name}`.
     pub fn add_actor(&self, name: &str, opts: ActorOpts) -> String {
+        self.add_actors(&[name], opts).remove(0)
+    }
+
+    /// Creates several actors that share one fresh key pair (making RSA keys is slow); each
+    /// still publishes the key under its own keyId and signs as itself. Returns their ids.
+    pub fn add_actors<S: AsRef<str>>(&self, names: &[S], opts: ActorOpts) -> Vec<String> {
         let keypair = activitypub_federation::http_signatures::generate_actor_keypair().expect("generate key pair");
         let private_key = RsaPrivateKey::from_pkcs8_pem(&keypair.private_key).expect("read generated private key");
-        let actor = Actor { private_key, public_pem: keypair.public_key, opts };
-        self.state.actors().insert(name.to_string(), actor);
-        self.actor_id(name)
+        let mut actors = self.state.actors();
+        for name in names {
+            let actor =
+                Actor { private_key: private_key.clone(), public_pem: keypair.public_key.clone(), opts: opts.clone() };
+            actors.insert(name.as_ref().to_string(), actor);
+        }
+        names.iter().map(|name| self.actor_id(name.as_ref())).collect()
     }
 
     /// Replaces an actor's `alsoKnownAs`.
@@ -328,7 +376,10 @@ fn describe(all: &[Received]) -> String {
     }
     let lines: Vec<String> = all
         .iter()
-        .map(|r| format!("  {} on {} (keyId {:?}, verified {:?})", r.kind(), r.path, r.key_id, r.verified))
+        .map(|r| {
+            let (kind, id, path, answered) = (r.kind(), r.id(), &r.path, r.answered);
+            format!("  {kind} {id} on {path}, answered {answered} (keyId {:?}, verified {:?})", r.key_id, r.verified)
+        })
         .collect();
     lines.join("\n")
 }
@@ -404,7 +455,7 @@ impl PeerState {
             "type": "Person",
             "preferredUsername": name,
             "name": name,
-            "inbox": format!("{id}/inbox"),
+            "inbox": actor.opts.inbox.clone().unwrap_or_else(|| format!("{id}/inbox")),
             "outbox": format!("{id}/outbox"),
             "followers": format!("{id}/followers"),
             "publicKey": {
@@ -471,12 +522,19 @@ async fn post_inbox(
     let incoming = Incoming { method, uri, headers, body };
     let (key_id, verified) = check_signature(&state, &incoming).await;
     let path = incoming.uri.path().to_string();
-    let outcome = verified.clone();
-    state.received().push(Received { path: path.clone(), activity: body_json(&incoming.body), key_id, verified, at });
-    match (state.next_reply(&path), outcome) {
-        (Some(reply), _) => reply.into_response().await,
-        (None, Ok(())) => StatusCode::ACCEPTED.into_response(),
-        (None, Err(reason)) => (StatusCode::UNAUTHORIZED, reason).into_response(),
+    let reply = state.next_reply(&path);
+    let answered = match (&reply, &verified) {
+        (Some(reply), _) => reply.status,
+        (None, Ok(())) => StatusCode::ACCEPTED.as_u16(),
+        (None, Err(_)) => StatusCode::UNAUTHORIZED.as_u16(),
+    };
+    let refusal = verified.clone().err().unwrap_or_default();
+    let activity = body_json(&incoming.body);
+    state.received().push(Received { path, activity, key_id, verified, answered, at });
+    match reply {
+        Some(reply) => reply.into_response().await,
+        None if answered == StatusCode::ACCEPTED.as_u16() => StatusCode::ACCEPTED.into_response(),
+        None => (StatusCode::UNAUTHORIZED, refusal).into_response(),
     }
 }
 
