@@ -33,6 +33,8 @@ pub struct AppState {
     pub client: reqwest::Client,
     /// The site actor's key, which signs our fetches.
     pub site_key: Arc<SigningKey>,
+    /// Signatures the inbox accepted lately: the same signed request again is a replay.
+    pub seen_signatures: moka::sync::Cache<Vec<u8>, ()>,
 }
 
 impl AppState {
@@ -75,10 +77,24 @@ impl Application {
             .await?
             .ok_or_else(|| anyhow::anyhow!("the site actor has no private key"))?;
         let site_key = Arc::new(SigningKey::from_pem(urls.key_id(&site.username), &pem)?);
-        let client = fetch::client(config.dev);
+        let client = fetch::client(config.dev)?;
+        // Kept a little longer than a signed Date is accepted (an hour either way).
+        let seen_signatures = moka::sync::Cache::builder()
+            .max_capacity(200_000)
+            .time_to_live(std::time::Duration::from_secs(2 * 3600 + 600))
+            .build();
         let outbox = Arc::new(Notify::new());
-        let state =
-            AppState { config: Arc::new(config), store, urls, site: Arc::new(site), cache, outbox, client, site_key };
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+            urls,
+            site: Arc::new(site),
+            cache,
+            outbox,
+            client,
+            site_key,
+            seen_signatures,
+        };
         Ok(Application { listener, state })
     }
 

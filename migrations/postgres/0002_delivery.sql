@@ -20,6 +20,8 @@ CREATE TABLE remote_actors (
     fetched_at      TIMESTAMPTZ NOT NULL
 );
 
+CREATE INDEX remote_actors_by_key ON remote_actors (key_id);
+
 -- Every activity threadbridge sends. Create/Update/Delete rows are written in the same
 -- transaction as the change they announce; the worker renders them and expands them into one
 -- delivery per inbox ("fan-out"). Accept rows are written with their payload and recipient.

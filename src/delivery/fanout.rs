@@ -21,6 +21,9 @@ use crate::federation::{fetch, keys};
 use crate::store::federation::ActivityToFanOut;
 use crate::store::StoreError;
 
+/// How long fan-out waits for an answered author's server before sending without them.
+const KEEP_TRYING_MENTIONED: chrono::Duration = chrono::Duration::minutes(10);
+
 /// Fans out what is waiting; returns how many activities were fanned out. One that cannot be
 /// prepared now (the store failed) is logged and left for the next round; the others go on.
 pub async fn fan_out_pending(worker: &Worker) -> Result<usize, StoreError> {
@@ -77,8 +80,11 @@ async fn prepare(worker: &Worker, activity: &ActivityToFanOut) -> Result<Option<
             let mut inboxes = state.store.follower_inboxes(&[state.site.id, author.id]).await?;
             let mut mentioned = vec![];
             if let Some((remote_author, _)) = comment.parent.as_ref().and_then(|p| p.remote_author.clone()) {
-                if let Some(inbox) = remote_inbox(worker, &remote_author).await {
-                    inboxes.push(inbox);
+                match remote_inbox(worker, &remote_author).await {
+                    Ok(inbox) => inboxes.push(inbox),
+                    // Tried again with the next rounds for a while, then sent without them.
+                    Err(e) if chrono::Utc::now() - activity.created_at < KEEP_TRYING_MENTIONED => return Err(e),
+                    Err(e) => tracing::warn!(actor = %remote_author, error = %e, "the answered author is left out"),
                 }
                 mentioned.push(remote_author);
             }
@@ -144,27 +150,17 @@ async fn comment_object(
     Ok(Some(render.comment(article, comment, author, preview)))
 }
 
-/// Where a remote author is reached: from the store, or fetched (and kept) when unknown. A
-/// failure is logged and that one recipient is left out.
-async fn remote_inbox(worker: &Worker, actor_id: &str) -> Option<String> {
+/// Where a remote author is reached: from the store, or fetched (and kept) when unknown.
+async fn remote_inbox(worker: &Worker, actor_id: &str) -> Result<String, StoreError> {
     let state = &worker.state;
-    let known = state.store.remote_actor(actor_id).await.ok().flatten();
-    let actor = match known {
-        Some(actor) => actor,
-        None => {
-            let url = Url::parse(actor_id).ok()?;
-            let signer = worker.signing_key(state.site.id, &state.site.username).await.ok();
-            match fetch::fetch_actor(&worker.client, &url, signer.as_deref(), state.config.dev).await {
-                Ok(actor) => {
-                    let _ = state.store.upsert_remote_actor(&actor).await;
-                    actor
-                }
-                Err(e) => {
-                    tracing::warn!(actor = actor_id, error = %e, "cannot reach a mentioned author");
-                    return None;
-                }
-            }
-        }
-    };
-    Some(actor.shared_inbox.unwrap_or(actor.inbox))
+    if let Some(actor) = state.store.remote_actor(actor_id).await? {
+        return Ok(actor.shared_inbox.unwrap_or(actor.inbox));
+    }
+    let url = Url::parse(actor_id).map_err(|e| StoreError::Other(format!("{actor_id} is not a URL: {e}")))?;
+    let signer = worker.signing_key(state.site.id, &state.site.username).await?;
+    let actor = fetch::fetch_actor(&worker.client, &url, Some(&signer), state.config.dev)
+        .await
+        .map_err(|e| StoreError::Other(format!("cannot reach the answered author: {e}")))?;
+    state.store.upsert_remote_actor(&actor).await?;
+    Ok(actor.shared_inbox.unwrap_or(actor.inbox))
 }

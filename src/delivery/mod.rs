@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
-use crate::federation::fetch;
 use crate::federation::signatures::SigningKey;
 use crate::startup::AppState;
 use crate::store::federation::{ClaimedDelivery, Outcome};
@@ -72,7 +71,7 @@ struct Finished {
 impl Worker {
     pub fn new(state: AppState, settings: Settings) -> Arc<Worker> {
         Arc::new(Worker {
-            client: fetch::client(state.config.dev),
+            client: state.client.clone(),
             state,
             settings,
             keys: moka::sync::Cache::new(10_000),
@@ -148,9 +147,19 @@ impl Worker {
         let now = chrono::Utc::now().timestamp_millis();
         let lease_end = now + LEASE.as_millis() as i64;
         let claimed = self.state.store.claim_deliveries(now, lease_end, free.min(256) as i64, &full).await?;
+        let mut over_limit = Vec::new();
         for delivery in &claimed {
-            let Ok(permit) = self.slots.clone().try_acquire_owned() else { break };
-            let server = self.hold(&delivery.host);
+            // One claim may bring more of a server's rows than its queue here may hold: those
+            // go back at once, still due, for when the server has room.
+            let Some(server) = self.hold(&delivery.host) else {
+                over_limit.push((delivery.clone(), Outcome::Released { at_ms: now }));
+                continue;
+            };
+            let Ok(permit) = self.slots.clone().try_acquire_owned() else {
+                self.release(&delivery.host);
+                over_limit.push((delivery.clone(), Outcome::Released { at_ms: now }));
+                continue;
+            };
             let worker = self.clone();
             let finished = finished.clone();
             let delivery = delivery.clone();
@@ -161,16 +170,24 @@ impl Worker {
                 worker.state.outbox.notify_one();
             });
         }
-        Ok(claimed.len())
+        if !over_limit.is_empty() {
+            self.state.store.record_outcomes(&over_limit).await?;
+        }
+        Ok(claimed.len() - over_limit.len())
     }
 
-    fn hold(&self, host: &str) -> Arc<Semaphore> {
+    /// Counts a delivery into its server's queue here, or None when the queue is full (twice
+    /// the server's slots).
+    fn hold(&self, host: &str) -> Option<Arc<Semaphore>> {
         let mut servers = self.servers.lock().unwrap_or_else(|e| e.into_inner());
         let server = servers
             .entry(host.to_string())
             .or_insert_with(|| Server { slots: Arc::new(Semaphore::new(self.settings.per_server)), held: 0 });
+        if server.held >= 2 * self.settings.per_server {
+            return None;
+        }
         server.held += 1;
-        server.slots.clone()
+        Some(server.slots.clone())
     }
 
     fn release(&self, host: &str) {
@@ -250,7 +267,7 @@ impl Worker {
                     Err(_) => break,
                 }
             }
-            let outcomes: Vec<(i64, Outcome)> = batch.iter().map(|f| (f.delivery.id, f.outcome.clone())).collect();
+            let outcomes: Vec<_> = batch.iter().map(|f| (f.delivery.clone(), f.outcome.clone())).collect();
             let mut tries = 0;
             while let Err(e) = self.state.store.record_outcomes(&outcomes).await {
                 // Unrecorded rows stay leased and are sent again after the lease: at least once.
@@ -267,15 +284,12 @@ impl Worker {
         }
     }
 
-    /// What an outcome changes besides its row: followers behind a gone inbox, and the
-    /// server's availability.
+    /// What an outcome says of its server's availability (followers behind a gone inbox were
+    /// removed with the outcome).
     async fn after(&self, done: &Finished) {
         let store = &self.state.store;
         if done.gone {
-            match store.remove_followers_at_inbox(&done.delivery.inbox).await {
-                Ok(n) => tracing::info!(inbox = %done.delivery.inbox, removed = n, "inbox gone; followers removed"),
-                Err(e) => tracing::warn!(error = %e, "cannot remove the followers of a gone inbox"),
-            }
+            tracing::info!(inbox = %done.delivery.inbox, "inbox gone; its followers were removed");
         }
         let Some(answered) = done.server_answered else { return };
         let host = &done.delivery.host;

@@ -44,11 +44,7 @@ pub enum FetchError {
 /// dev mode loopback too.
 pub fn is_allowed_ip(ip: IpAddr, dev: bool) -> bool {
     let ip = match ip {
-        // An IPv4-mapped IPv6 address is judged as the IPv4 address it maps.
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(v6),
-        },
+        IpAddr::V6(v6) => embedded_ipv4(v6).map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     };
     if ip.is_loopback() {
@@ -79,6 +75,21 @@ pub fn is_allowed_ip(ip: IpAddr, dev: bool) -> bool {
                 // Documentation 2001:db8::/32.
                 || (first == 0x2001 && v6.segments()[1] == 0x0db8))
         }
+    }
+}
+
+/// The IPv4 address an IPv6 address reaches: IPv4-mapped (`::ffff:a.b.c.d`), NAT64
+/// (`64:ff9b::a.b.c.d`) and 6to4 (`2002:AABB:CCDD::`) addresses are judged as that address.
+fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let s = v6.segments();
+    let from = |hi: u16, lo: u16| std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    match s {
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(from(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(from(hi, lo)),
+        _ => None,
     }
 }
 
@@ -127,8 +138,9 @@ impl Resolve for PublicOnlyResolver {
     }
 }
 
-/// The one HTTP client for fetching and delivering.
-pub fn client(dev: bool) -> reqwest::Client {
+/// The one HTTP client for fetching and delivering. Failing to build it (no TLS back-end) stops
+/// the start-up: a client without these limits must never be used.
+pub fn client(dev: bool) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())
@@ -138,7 +150,6 @@ pub fn client(dev: bool) -> reqwest::Client {
         .pool_idle_timeout(Duration::from_secs(60))
         .dns_resolver(Arc::new(PublicOnlyResolver { dev }))
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
 }
 
 /// Reads at most `limit` bytes of a response body; None when it is longer.
@@ -205,9 +216,11 @@ pub async fn fetch_actor(
     dev: bool,
 ) -> Result<RemoteActor, FetchError> {
     let mut doc = get_document(client, url, signer, dev).await?;
-    // A key document (GoToSocial and others serve the key apart): follow its owner, once.
+    // A key document (GoToSocial serves `/users/x/main-key` with `publicKey.owner`; others a
+    // bare key with `owner`): follow its owner, once, on the same server.
     if doc.get("inbox").is_none() {
-        if let Some(owner) = doc.get("owner").and_then(Value::as_str).and_then(|o| Url::parse(o).ok()) {
+        let owner = doc.get("owner").or_else(|| doc.pointer("/publicKey/owner")).and_then(Value::as_str);
+        if let Some(owner) = owner.and_then(|o| Url::parse(o).ok()) {
             if same_origin(&owner, url) {
                 doc = get_document(client, &owner, signer, dev).await?;
             }
@@ -276,10 +289,12 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "100.64.0.1",
+            "64:ff9b::a00:1",
+            "2002:7f00:1::",
         ] {
             assert!(!is_allowed_ip(ip(blocked), false), "{blocked}");
         }
-        for allowed in ["93.184.216.34", "2606:4700::1111", "::ffff:93.184.216.34"] {
+        for allowed in ["93.184.216.34", "2606:4700::1111", "::ffff:93.184.216.34", "64:ff9b::5db8:d822"] {
             assert!(is_allowed_ip(ip(allowed), false), "{allowed}");
         }
         assert!(is_allowed_ip(ip("127.0.0.1"), true));

@@ -24,7 +24,7 @@ use crate::domain::LocalActor;
 use crate::http::error::AppError;
 use crate::http::extract::AppPath;
 use crate::startup::AppState;
-use crate::store::federation::{NewFollower, RemoteActor};
+use crate::store::federation::{DirectActivity, NewFollower, RemoteActor};
 
 /// The largest activity accepted.
 pub const MAX_INBOX_BYTES: usize = 1024 * 1024;
@@ -134,15 +134,22 @@ async fn verify_signature(
     body: &[u8],
 ) -> Result<RemoteActor, AppError> {
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    check_host(state, headers)?;
     let (params, signed) = signatures::check_request(method.as_str(), path, headers, Some(body), chrono::Utc::now())
         .map_err(|e| unauthorized(e.to_string()))?;
+    if state.seen_signatures.contains_key(&params.signature) {
+        return Err(unauthorized("this signed request was received before (a replay)"));
+    }
     let owner = Url::parse(params.key_owner_url()).map_err(|_| unauthorized("the keyId is not a URL"))?;
-    let cached = state.store.remote_actor(owner.as_str()).await?.filter(|a| {
-        a.key_id.as_deref() == Some(params.key_id.as_str()) && chrono::Utc::now() - a.fetched_at < KEY_FRESH_FOR
-    });
+    let cached = state
+        .store
+        .remote_actor_by_key(&params.key_id)
+        .await?
+        .filter(|a| chrono::Utc::now() - a.fetched_at < KEY_FRESH_FOR);
     if let Some(actor) = cached {
         if let Some(pem) = &actor.public_key_pem {
             if signatures::verify(&params, &signed, pem).is_ok() {
+                state.seen_signatures.insert(params.signature, ());
                 return Ok(actor);
             }
         }
@@ -157,7 +164,21 @@ async fn verify_signature(
     let pem = actor.public_key_pem.as_deref().ok_or_else(|| unauthorized("the signer publishes no key"))?;
     signatures::verify(&params, &signed, pem).map_err(|e: SignatureError| unauthorized(e.to_string()))?;
     state.store.upsert_remote_actor(&actor).await?;
+    state.seen_signatures.insert(params.signature, ());
     Ok(actor)
+}
+
+/// The request must have been meant for us: its `Host` (which the signature covers) is our
+/// public host, so a request signed for another server cannot be replayed here.
+fn check_host(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    let got = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
+    let ours = state.config.domain().to_ascii_lowercase();
+    let default_port = if state.config.public_url.scheme() == "https" { ":443" } else { ":80" };
+    if got == ours || got.strip_suffix(default_port) == Some(ours.as_str()) {
+        Ok(())
+    } else {
+        Err(unauthorized(format!("the request is for host '{got}', not for {ours}")))
+    }
 }
 
 /// The local actor a Follow (or the Follow inside an Undo) is for.
@@ -192,17 +213,6 @@ async fn follow(
             return Err(AppError::new(StatusCode::FORBIDDEN, format!("the follower's inbox is refused: {why}")));
         }
     }
-    let new = state
-        .store
-        .add_follower(&NewFollower {
-            actor_id: followed.id,
-            ap_id: follower.ap_id.clone(),
-            handle: follower.handle.clone(),
-            inbox: follower.inbox.clone(),
-            shared_inbox: follower.shared_inbox.clone(),
-            follow_id: follow_id.to_string(),
-        })
-        .await?;
     // Accepted every time, so a follower whose first Accept was lost can follow again.
     let uuid = uuid::Uuid::new_v4().to_string();
     let accept = document(json!({
@@ -217,8 +227,22 @@ async fn follow(
             "object": state.urls.actor(&followed.username),
         },
     }));
+    // The Accept is signed by the followed actor: a commenter may have no key yet.
     super::keys::with_keys(state.store.as_ref(), followed.clone()).await?;
-    state.store.queue_direct("Accept", followed.id, &uuid, &accept.to_string(), &follower.inbox).await?;
+    let new = state
+        .store
+        .add_follower(
+            &NewFollower {
+                actor_id: followed.id,
+                ap_id: follower.ap_id.clone(),
+                handle: follower.handle.clone(),
+                inbox: follower.inbox.clone(),
+                shared_inbox: follower.shared_inbox.clone(),
+                follow_id: follow_id.to_string(),
+            },
+            &DirectActivity { kind: "Accept", uuid, payload: accept.to_string(), inbox: follower.inbox.clone() },
+        )
+        .await?;
     state.outbox.notify_one();
     tracing::info!(follower = %follower.ap_id, followed = %followed.username, new, "follow accepted");
     Ok(())
@@ -258,8 +282,9 @@ async fn move_follower(state: &AppState, signer: &RemoteActor, activity: &Value)
     if !new.also_known_as.iter().any(|aka| aka == &signer.ap_id) {
         return Err(AppError::unprocessable(format!("{} does not name {} in alsoKnownAs", new.ap_id, signer.ap_id)));
     }
-    let safe = Url::parse(&new.inbox).map(|u| fetch::check_url(&u, state.config.dev).is_ok()).unwrap_or(false);
-    if !safe {
+    let safe =
+        |address: &String| Url::parse(address).map(|u| fetch::check_url(&u, state.config.dev).is_ok()).unwrap_or(false);
+    if !std::iter::once(&new.inbox).chain(new.shared_inbox.as_ref()).all(safe) {
         return Err(AppError::new(StatusCode::FORBIDDEN, "the new account's inbox is refused"));
     }
     state.store.upsert_remote_actor(&new).await?;

@@ -19,6 +19,15 @@ pub struct NewFollower {
     pub follow_id: String,
 }
 
+/// An activity written whole, for one recipient (an Accept).
+#[derive(Debug, Clone)]
+pub struct DirectActivity {
+    pub kind: &'static str,
+    pub uuid: String,
+    pub payload: String,
+    pub inbox: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Follower {
     /// The local actor followed.
@@ -55,6 +64,7 @@ pub struct ActivityToFanOut {
     pub actor_id: Option<i64>,
     pub article: Option<Key>,
     pub comment: Option<Key>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A delivery a worker has claimed (leased) and now sends.
@@ -66,6 +76,8 @@ pub struct ClaimedDelivery {
     pub host: String,
     /// Attempts made before this one.
     pub attempts: i64,
+    /// The end of this claim (epoch ms): outcomes are recorded only while it is still ours.
+    pub lease: i64,
 }
 
 /// What a claimed delivery sends: the payload and who signs it.
@@ -143,17 +155,15 @@ pub struct OutboxCounts {
 
 #[async_trait]
 pub trait FederationStore: Send + Sync {
-    /// Stores a follower (or refreshes its inboxes). True when it was not following yet.
-    async fn add_follower(&self, follower: &NewFollower) -> StoreResult<bool>;
+    /// Stores a follower (or refreshes its inboxes) and queues the Accept that answers it, in
+    /// one transaction. True when it was not following yet.
+    async fn add_follower(&self, follower: &NewFollower, accept: &DirectActivity) -> StoreResult<bool>;
 
     /// Removes a follow. True when there was one.
     async fn remove_follower(&self, actor_id: i64, ap_id: &str) -> StoreResult<bool>;
 
     /// Removes the follow that the Follow `follow_id` by `ap_id` made. True when there was one.
     async fn remove_follow(&self, ap_id: &str, follow_id: &str) -> StoreResult<bool>;
-
-    /// Removes every follower whose inbox or shared inbox is `inbox` (it answered 410 Gone).
-    async fn remove_followers_at_inbox(&self, inbox: &str) -> StoreResult<u64>;
 
     /// Moves every follow by `old_ap_id` to `new` (a Move the new account confirmed).
     async fn move_followers(&self, old_ap_id: &str, new: &RemoteActor) -> StoreResult<u64>;
@@ -169,15 +179,15 @@ pub trait FederationStore: Send + Sync {
 
     async fn remote_actor(&self, ap_id: &str) -> StoreResult<Option<RemoteActor>>;
 
-    /// Queues an activity with its payload and its one recipient, in one transaction.
-    async fn queue_direct(&self, kind: &str, actor_id: i64, uuid: &str, payload: &str, inbox: &str)
-        -> StoreResult<i64>;
+    /// The remote actor that publishes the key `key_id`.
+    async fn remote_actor_by_key(&self, key_id: &str) -> StoreResult<Option<RemoteActor>>;
 
     /// Activities waiting for fan-out, oldest first.
     async fn activities_to_fan_out(&self, limit: i64) -> StoreResult<Vec<ActivityToFanOut>>;
 
     /// Fixes an activity's payload and writes one pending delivery per inbox, unless another
-    /// worker fanned it out first (then nothing changes and false is returned).
+    /// worker fanned it out first (then nothing changes and false is returned). A Delete fails
+    /// the object's earlier Create and Update deliveries still pending ("superseded").
     async fn fan_out(&self, activity_id: i64, payload: Option<&str>, inboxes: &[String]) -> StoreResult<bool>;
 
     /// Leases up to `limit` due pending deliveries until `lease_until_ms`, skipping the hosts
@@ -195,8 +205,10 @@ pub trait FederationStore: Send + Sync {
     /// A local actor's private key (PEM), which never leaves the service.
     async fn private_key_pem(&self, actor_id: i64) -> StoreResult<Option<String>>;
 
-    /// Records how attempts ended, in one transaction.
-    async fn record_outcomes(&self, outcomes: &[(i64, Outcome)]) -> StoreResult<()>;
+    /// Records how attempts ended, in one transaction. An outcome whose claim has run out (and
+    /// may have passed to another worker) is dropped. A 410 removes, in the same transaction,
+    /// every follower behind that inbox.
+    async fn record_outcomes(&self, outcomes: &[(ClaimedDelivery, Outcome)]) -> StoreResult<()>;
 
     async fn deliveries(&self, state: Option<DeliveryState>, offset: i64, limit: i64) -> StoreResult<Page<Delivery>>;
 

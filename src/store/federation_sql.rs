@@ -8,7 +8,7 @@
 pub(super) struct OutboxSql {
     /// `$1` now, `$2` lease end, `$3` limit, `$4` JSON array of hosts to skip.
     pub claim: &'static str,
-    /// `$1` status, `$2` now, `$3` JSON array of delivery ids.
+    /// `$1` status, `$2` now, `$3` JSON array of delivery ids, `$4` their lease.
     pub done: &'static str,
 }
 
@@ -36,7 +36,7 @@ macro_rules! federation_store {
             use super::*;
             use crate::domain::Key;
             use crate::store::federation::{
-                ActivityToFanOut, ClaimedDelivery, Delivery, DeliveryState, FederationStore, Follower, NewFollower,
+                ActivityToFanOut, ClaimedDelivery, Delivery, DeliveryState, DirectActivity, FederationStore, Follower, NewFollower,
                 OutboxCounts, OutgoingActivity, Outcome, RemoteActor,
             };
             use crate::store::federation_sql::limit_offset;
@@ -121,7 +121,7 @@ macro_rules! federation_store {
 
             #[async_trait]
             impl FederationStore for $store {
-                async fn add_follower(&self, f: &NewFollower) -> StoreResult<bool> {
+                async fn add_follower(&self, f: &NewFollower, accept: &DirectActivity) -> StoreResult<bool> {
                     let mut tx = self.begin_write().await?;
                     let existed = sqlx::query("SELECT id FROM followers WHERE actor_id = $1 AND follower_ap_id = $2")
                         .bind(f.actor_id)
@@ -144,6 +144,20 @@ macro_rules! federation_store {
                     .bind(Utc::now())
                     .execute(&mut *tx)
                     .await?;
+                    let now = Utc::now();
+                    let id: i64 = sqlx::query(
+                        "INSERT INTO activities (uuid, kind, actor_id, payload, fanned_out_at, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                    )
+                    .bind(&accept.uuid)
+                    .bind(accept.kind)
+                    .bind(f.actor_id)
+                    .bind(&accept.payload)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("id")?;
+                    insert_deliveries(&mut tx, id, &[accept.inbox.clone()]).await?;
                     tx.commit().await?;
                     Ok(!existed)
                 }
@@ -164,14 +178,6 @@ macro_rules! federation_store {
                         .execute(&self.pool)
                         .await?;
                     Ok(done.rows_affected() > 0)
-                }
-
-                async fn remove_followers_at_inbox(&self, inbox: &str) -> StoreResult<u64> {
-                    let done = sqlx::query("DELETE FROM followers WHERE inbox = $1 OR shared_inbox = $1")
-                        .bind(inbox)
-                        .execute(&self.pool)
-                        .await?;
-                    Ok(done.rows_affected())
                 }
 
                 async fn move_followers(&self, old_ap_id: &str, new: &RemoteActor) -> StoreResult<u64> {
@@ -278,36 +284,17 @@ macro_rules! federation_store {
                     Ok(row.as_ref().map(remote_actor_from_row).transpose()?)
                 }
 
-                async fn queue_direct(
-                    &self,
-                    kind: &str,
-                    actor_id: i64,
-                    uuid: &str,
-                    payload: &str,
-                    inbox: &str,
-                ) -> StoreResult<i64> {
-                    let mut tx = self.begin_write().await?;
-                    let now = Utc::now();
-                    let id: i64 = sqlx::query(
-                        "INSERT INTO activities (uuid, kind, actor_id, payload, fanned_out_at, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-                    )
-                    .bind(uuid)
-                    .bind(kind)
-                    .bind(actor_id)
-                    .bind(payload)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("id")?;
-                    insert_deliveries(&mut tx, id, &[inbox.to_string()]).await?;
-                    tx.commit().await?;
-                    Ok(id)
+                async fn remote_actor_by_key(&self, key_id: &str) -> StoreResult<Option<RemoteActor>> {
+                    let row = sqlx::query("SELECT * FROM remote_actors WHERE key_id = $1")
+                        .bind(key_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(row.as_ref().map(remote_actor_from_row).transpose()?)
                 }
 
                 async fn activities_to_fan_out(&self, limit: i64) -> StoreResult<Vec<ActivityToFanOut>> {
                     let rows = sqlx::query(
-                        "SELECT a.id, a.uuid, a.kind, a.actor_id, ar.key AS article_key, c.key AS comment_key \
+                        "SELECT a.id, a.uuid, a.kind, a.actor_id, a.created_at, ar.key AS article_key, c.key AS comment_key \
                          FROM activities a LEFT JOIN articles ar ON ar.id = a.article_id \
                          LEFT JOIN comments c ON c.id = a.comment_id \
                          WHERE a.fanned_out_at IS NULL ORDER BY a.id LIMIT $1",
@@ -324,6 +311,7 @@ macro_rules! federation_store {
                                 actor_id: row.try_get("actor_id")?,
                                 article: row.try_get::<Option<String>, _>("article_key")?.map(Key::from_store),
                                 comment: row.try_get::<Option<String>, _>("comment_key")?.map(Key::from_store),
+                                created_at: row.try_get("created_at")?,
                             })
                         })
                         .collect::<Result<Vec<_>, sqlx::Error>>()
@@ -347,6 +335,20 @@ macro_rules! federation_store {
                     if payload.is_some() {
                         insert_deliveries(&mut tx, activity_id, inboxes).await?;
                     }
+                    // A Delete makes the object's earlier Creates and Updates still waiting to be
+                    // retried pointless, and harmful should they arrive after it.
+                    sqlx::query(
+                        "UPDATE deliveries SET state = 'failed', last_error = 'superseded: the object was deleted', \
+                         updated_at = $1 WHERE state = 'pending' AND activity_id IN ( \
+                         SELECT o.id FROM activities o JOIN activities d ON d.id = $2 \
+                         WHERE d.kind = 'Delete' AND o.id < d.id AND o.kind IN ('Create', 'Update') \
+                         AND o.article_id = d.article_id \
+                         AND ((o.comment_id IS NULL AND d.comment_id IS NULL) OR o.comment_id = d.comment_id))",
+                    )
+                    .bind(Utc::now())
+                    .bind(activity_id)
+                    .execute(&mut *tx)
+                    .await?;
                     tx.commit().await?;
                     Ok(true)
                 }
@@ -373,6 +375,7 @@ macro_rules! federation_store {
                                 inbox: row.try_get("inbox")?,
                                 host: row.try_get("host")?,
                                 attempts: row.try_get("attempts")?,
+                                lease: lease_until_ms,
                             })
                         })
                         .collect::<Result<Vec<_>, sqlx::Error>>()
@@ -406,54 +409,69 @@ macro_rules! federation_store {
                     Ok(row.map(|r| r.try_get("private_key_pem")).transpose()?.flatten())
                 }
 
-                async fn record_outcomes(&self, outcomes: &[(i64, Outcome)]) -> StoreResult<()> {
+                async fn record_outcomes(&self, outcomes: &[(ClaimedDelivery, Outcome)]) -> StoreResult<()> {
                     let mut tx = self.begin_write().await?;
                     let now = Utc::now();
-                    let mut done: std::collections::BTreeMap<u16, Vec<i64>> = Default::default();
-                    for (id, outcome) in outcomes {
+                    let mut done: std::collections::BTreeMap<(u16, i64), Vec<i64>> = Default::default();
+                    for (claim, outcome) in outcomes {
+                        let (id, lease) = (claim.id, claim.lease);
                         match outcome {
-                            Outcome::Done { status } => done.entry(*status).or_default().push(*id),
+                            Outcome::Done { status } => done.entry((*status, lease)).or_default().push(id),
                             Outcome::Retry { status, error, at_ms } => {
                                 sqlx::query(
                                     "UPDATE deliveries SET attempts = attempts + 1, last_status = $1, last_error = $2, \
-                                     next_attempt_at = $3, leased_until = NULL, updated_at = $4 WHERE id = $5",
+                                     next_attempt_at = $3, leased_until = NULL, updated_at = $4 \
+                                     WHERE id = $5 AND leased_until = $6",
                                 )
                                 .bind(status.map(i64::from))
                                 .bind(error)
                                 .bind(at_ms)
                                 .bind(now)
                                 .bind(id)
+                                .bind(lease)
                                 .execute(&mut *tx)
                                 .await?;
                             }
                             Outcome::Failed { status, error } => {
-                                sqlx::query(
+                                let failed = sqlx::query(
                                     "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_status = $1, \
-                                     last_error = $2, leased_until = NULL, updated_at = $3 WHERE id = $4",
+                                     last_error = $2, leased_until = NULL, updated_at = $3 \
+                                     WHERE id = $4 AND leased_until = $5",
                                 )
                                 .bind(status.map(i64::from))
                                 .bind(error)
                                 .bind(now)
                                 .bind(id)
+                                .bind(lease)
                                 .execute(&mut *tx)
-                                .await?;
+                                .await?
+                                .rows_affected();
+                                if failed > 0 && *status == Some(410) {
+                                    sqlx::query("DELETE FROM followers WHERE inbox = $1 OR shared_inbox = $1")
+                                        .bind(&claim.inbox)
+                                        .execute(&mut *tx)
+                                        .await?;
+                                }
                             }
                             Outcome::Released { at_ms } => {
                                 sqlx::query(
-                                    "UPDATE deliveries SET next_attempt_at = $1, leased_until = NULL WHERE id = $2",
+                                    "UPDATE deliveries SET next_attempt_at = $1, leased_until = NULL \
+                                     WHERE id = $2 AND leased_until = $3",
                                 )
                                 .bind(at_ms)
                                 .bind(id)
+                                .bind(lease)
                                 .execute(&mut *tx)
                                 .await?;
                             }
                         }
                     }
-                    for (status, ids) in done {
+                    for ((status, lease), ids) in done {
                         sqlx::query($outbox_sql.done)
                             .bind(i64::from(status))
                             .bind(now)
                             .bind(json_list(&ids))
+                            .bind(lease)
                             .execute(&mut *tx)
                             .await?;
                     }

@@ -43,7 +43,8 @@ const OUTBOX_SQL: crate::store::federation_sql::OutboxSql = crate::store::federa
             AND host NOT IN (SELECT jsonb_array_elements_text($4::jsonb)) ORDER BY next_attempt_at, id LIMIT $3 \
             FOR UPDATE SKIP LOCKED) RETURNING id, activity_id, inbox, host, attempts",
     done: "UPDATE deliveries SET state = 'done', attempts = attempts + 1, last_status = $1, last_error = NULL, \
-           leased_until = NULL, updated_at = $2 WHERE id IN (SELECT jsonb_array_elements_text($3::jsonb)::bigint)",
+           leased_until = NULL, updated_at = $2 \
+           WHERE id IN (SELECT jsonb_array_elements_text($3::jsonb)::bigint) AND leased_until = $4",
 };
 
 federation_store!(PgStore, sqlx::Postgres, OUTBOX_SQL);

@@ -52,7 +52,7 @@ const OUTBOX_SQL: crate::store::federation_sql::OutboxSql = crate::store::federa
             AND host NOT IN (SELECT value FROM json_each($4)) ORDER BY next_attempt_at, id LIMIT $3) \
             RETURNING id, activity_id, inbox, host, attempts",
     done: "UPDATE deliveries SET state = 'done', attempts = attempts + 1, last_status = $1, last_error = NULL, \
-           leased_until = NULL, updated_at = $2 WHERE id IN (SELECT value FROM json_each($3))",
+           leased_until = NULL, updated_at = $2 WHERE id IN (SELECT value FROM json_each($3)) AND leased_until = $4",
 };
 
 federation_store!(SqliteStore, sqlx::Sqlite, OUTBOX_SQL);
