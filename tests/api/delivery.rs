@@ -275,6 +275,28 @@ async fn a_404_fails_without_retries_until_the_admin_retries(backend: Backend) {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// A Create still waiting for a retry when its article is deleted is given up ("superseded"),
+/// so it cannot arrive after the Delete and bring the article back; the Delete is delivered.
+async fn a_delete_supersedes_a_create_waiting_for_a_retry(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, &["--retry-base-seconds", "30"]).await else { return };
+    let peer = Peer::start().await;
+    peer.add_actor("alice", ActorOpts::default());
+    follow_site(&app, &peer, "alice").await;
+    peer.script("/inbox", vec![Reply::status(503)]);
+
+    app.put_article("treaty", &article_json("Peace treaty talks")).await;
+    app.wait_for_deliveries(|all| deliveries_of(all, "Create").iter().any(|d| d["attempts"] == 1), WAIT).await;
+    let (status, _) = app.admin_delete("/api/admin/articles/treaty").await;
+    assert_eq!(status, StatusCode::OK);
+
+    let all = app.wait_for_deliveries(|all| all_in_state(all, "Delete", "done"), WAIT).await;
+    let create = deliveries_of(&all, "Create")[0];
+    assert_eq!(create["state"], "failed", "{create}");
+    assert!(text(&create["last_error"]).contains("superseded"), "{create}");
+    let received = peer.received();
+    assert_eq!(of_kind(&received, "Create", "/inbox").len(), 1, "only the first, refused, attempt");
+}
+
 /// A resend queues the article and its comments again, as they are now, for the current
 /// followers, including one who followed after they were published.
 async fn resend_sends_the_article_and_its_comments_to_current_followers(backend: Backend) {
@@ -304,6 +326,7 @@ async fn resend_sends_the_article_and_its_comments_to_current_followers(backend:
 }
 
 both_backends!(
+    a_delete_supersedes_a_create_waiting_for_a_retry,
     article_changes_reach_every_follower_once_per_shared_inbox,
     comments_go_out_signed_by_their_authors,
     a_503_twice_then_202_is_delivered_once,

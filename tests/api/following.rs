@@ -255,7 +255,55 @@ async fn outside_dev_mode_loopback_keys_are_not_fetched(backend: Backend) {
     assert_nothing_stored(&app).await;
 }
 
+/// A server that publishes its key apart from the actor (GoToSocial: keyId `{actor}/main-key`,
+/// whose document names the owner in `publicKey.owner` and has no inbox) can follow: the owner
+/// is fetched, the signature holds, and the Accept goes to the owner's inbox.
+async fn a_key_published_apart_is_followed_to_its_owner(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let peer = Peer::start().await;
+    let gts = peer.add_actor("gts", ActorOpts { key_apart: true, ..ActorOpts::default() });
+    assert!(peer.key_id("gts").ends_with("/users/gts/main-key"));
+
+    follow_site(&app, &peer, "gts").await;
+    let received = peer.wait_for(|all| all.iter().any(|r| r.kind() == "Accept"), WAIT).await;
+    let accept = received.iter().find(|r| r.kind() == "Accept").expect("an Accept");
+    assert_eq!(accept.path, "/users/gts/inbox");
+    assert_eq!(actors(&app.followers().await), [gts.as_str()]);
+}
+
+/// A signed request made for another server (its signed `Host` is not ours) is refused, and so
+/// is the very same signed request sent a second time (a replay): 401, nothing more stored.
+async fn requests_for_another_host_and_replays_are_401(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let peer = Peer::start().await;
+    peer.add_actor("alice", ActorOpts::default());
+    let inbox = app.url("/users/site/inbox");
+    let follow = peer.follow("alice", &app.site_actor());
+    let body = serde_json::to_vec(&follow).expect("JSON");
+
+    // Signed for elsewhere.example, then sent here with that Host.
+    let elsewhere = peer.signed_headers("alice", "http://elsewhere.example/users/site/inbox", &body);
+    let response = peer.post_raw(&inbox, elsewhere, body.clone()).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let error = body_json(response).await;
+    assert!(text(&error["error"]).contains("elsewhere.example"), "{error}");
+    assert_nothing_stored(&app).await;
+
+    let headers = peer.signed_headers("alice", &inbox, &body);
+    let first = peer.post_raw(&inbox, headers.clone(), body.clone()).await;
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let replayed = peer.post_raw(&inbox, headers, body).await;
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    let error = body_json(replayed).await;
+    assert!(text(&error["error"]).contains("replay"), "{error}");
+    peer.wait_for(|all| all.iter().any(|r| r.kind() == "Accept"), WAIT).await;
+    let (_, outbox) = app.admin_get("/api/admin/outbox").await;
+    assert_eq!(outbox["activities"], 1, "one Accept, for the first request only: {outbox}");
+}
+
 both_backends!(
+    a_key_published_apart_is_followed_to_its_owner,
+    requests_for_another_host_and_replays_are_401,
     follow_is_stored_listed_and_accepted,
     undo_removes_the_follower,
     move_moves_the_follow,

@@ -60,11 +60,14 @@ pub struct ActorOpts {
     pub also_known_as: Vec<String>,
     /// An `inbox` elsewhere than the peer's own `{actor}/inbox` (an unsafe address, say).
     pub inbox: Option<String>,
+    /// Publish the key apart, as GoToSocial does: keyId `{actor}/main-key`, a document there
+    /// that names its owner only in `publicKey.owner`.
+    pub key_apart: bool,
 }
 
 impl Default for ActorOpts {
     fn default() -> Self {
-        ActorOpts { shared_inbox: true, also_known_as: Vec::new(), inbox: None }
+        ActorOpts { shared_inbox: true, also_known_as: Vec::new(), inbox: None, key_apart: false }
     }
 }
 
@@ -226,7 +229,7 @@ impl Peer {
     }
 
     pub fn key_id(&self, name: &str) -> String {
-        format!("{}#main-key", self.actor_id(name))
+        self.state.key_id(name)
     }
 
     /// The actor's personal inbox URL.
@@ -445,7 +448,31 @@ impl PeerState {
         key.sign(message.as_bytes()).to_vec()
     }
 
+    fn key_id(&self, name: &str) -> String {
+        let apart = self.actors().get(name).is_some_and(|a| a.opts.key_apart);
+        let actor = format!("{}/users/{name}", self.base);
+        if apart {
+            format!("{actor}/main-key")
+        } else {
+            format!("{actor}#main-key")
+        }
+    }
+
+    /// GoToSocial's key document: the actor's id, type and key, without inboxes.
+    fn key_document(&self, name: &str) -> Option<Value> {
+        let public_pem = self.actors().get(name).filter(|a| a.opts.key_apart)?.public_pem.clone();
+        let id = format!("{}/users/{name}", self.base);
+        Some(json!({
+            "@context": [AS_CONTEXT, SECURITY_CONTEXT],
+            "id": id,
+            "type": "Person",
+            "preferredUsername": name,
+            "publicKey": { "id": self.key_id(name), "owner": id, "publicKeyPem": public_pem },
+        }))
+    }
+
     fn actor_document(&self, name: &str) -> Option<Value> {
+        let key_id = self.key_id(name);
         let actors = self.actors();
         let actor = actors.get(name)?;
         let id = format!("{}/users/{name}", self.base);
@@ -459,7 +486,7 @@ impl PeerState {
             "outbox": format!("{id}/outbox"),
             "followers": format!("{id}/followers"),
             "publicKey": {
-                "id": format!("{id}#main-key"),
+                "id": key_id,
                 "owner": id,
                 "publicKeyPem": actor.public_pem,
             },
@@ -491,6 +518,7 @@ impl PeerState {
 fn router(state: Arc<PeerState>) -> Router {
     Router::new()
         .route("/users/{name}", get(get_actor))
+        .route("/users/{name}/main-key", get(get_key))
         .route("/users/{name}/inbox", post(post_inbox))
         .route("/inbox", post(post_inbox))
         .with_state(state)
@@ -498,6 +526,13 @@ fn router(state: Arc<PeerState>) -> Router {
 
 async fn get_actor(State(state): State<Arc<PeerState>>, Path(name): Path<String>) -> Response {
     match state.actor_document(&name) {
+        Some(document) => ([(CONTENT_TYPE, ACTIVITY_JSON)], document.to_string()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn get_key(State(state): State<Arc<PeerState>>, Path(name): Path<String>) -> Response {
+    match state.key_document(&name) {
         Some(document) => ([(CONTENT_TYPE, ACTIVITY_JSON)], document.to_string()).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
