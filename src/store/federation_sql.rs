@@ -157,7 +157,7 @@ macro_rules! federation_store {
                     .fetch_one(&mut *tx)
                     .await?
                     .try_get("id")?;
-                    insert_deliveries(&mut tx, id, &[accept.inbox.clone()]).await?;
+                    insert_deliveries(&mut tx, id, std::slice::from_ref(&accept.inbox)).await?;
                     tx.commit().await?;
                     Ok(!existed)
                 }
