@@ -60,7 +60,8 @@ CREATE TABLE deliveries (
     updated_at      TIMESTAMPTZ NOT NULL,
     UNIQUE (activity_id, inbox)
 );
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+-- Due rows in claim order: a claim reads only the rows it takes.
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE state = 'pending';
 CREATE INDEX deliveries_by_state ON deliveries (state, id);
 
 -- Servers we deliver to: a server failing for days is marked unavailable and skipped until it

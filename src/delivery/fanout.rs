@@ -28,6 +28,9 @@ const KEEP_TRYING_MENTIONED: chrono::Duration = chrono::Duration::minutes(10);
 /// prepared now (the store failed) is logged and left for the next round; the others go on.
 pub async fn fan_out_pending(worker: &Worker) -> Result<usize, StoreError> {
     let pending = worker.state.store.activities_to_fan_out(20).await?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
     let unavailable = worker.state.store.unavailable_hosts().await?;
     let mut done = 0;
     for activity in &pending {

@@ -47,6 +47,10 @@ pub struct Worker {
     settings: Settings,
     keys: moka::sync::Cache<i64, Arc<SigningKey>>,
     prepared: moka::sync::Cache<i64, Arc<Prepared>>,
+    /// Told when a delivery ends and its slot is free.
+    freed: tokio::sync::Notify,
+    /// Held while an activity is loaded, so concurrent deliveries of it load it once.
+    loading: tokio::sync::Mutex<()>,
     slots: Arc<Semaphore>,
     servers: Mutex<HashMap<String, Server>>,
     /// Servers this process saw answer, so each success is written once, not per delivery.
@@ -76,6 +80,8 @@ impl Worker {
             settings,
             keys: moka::sync::Cache::new(10_000),
             prepared: moka::sync::Cache::new(1_000),
+            loading: tokio::sync::Mutex::new(()),
+            freed: tokio::sync::Notify::new(),
             slots: Arc::new(Semaphore::new(settings.concurrency)),
             servers: Mutex::new(HashMap::new()),
             answering: Mutex::new(HashSet::new()),
@@ -86,20 +92,29 @@ impl Worker {
     pub async fn run(self: Arc<Self>) {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
         tokio::spawn(self.clone().record(finished_rx));
+        // The queue of activities is looked at when something was queued here, and at least
+        // every POLL (for what other processes queued); freed slots only claim deliveries.
+        let mut look_at_queue = true;
+        let mut last_look = tokio::time::Instant::now();
         loop {
             let mut busy = false;
-            match fanout::fan_out_pending(&self).await {
-                Ok(n) => busy |= n > 0,
-                Err(e) => tracing::warn!(error = %e, "fan-out failed; will try again"),
+            if look_at_queue || last_look.elapsed() >= POLL {
+                last_look = tokio::time::Instant::now();
+                match fanout::fan_out_pending(&self).await {
+                    Ok(n) => busy |= n > 0,
+                    Err(e) => tracing::warn!(error = %e, "fan-out failed; will try again"),
+                }
             }
+            look_at_queue = busy;
             match self.dispatch(&finished_tx).await {
                 Ok(n) => busy |= n > 0,
                 Err(e) => tracing::warn!(error = %e, "claiming deliveries failed; will try again"),
             }
             if !busy {
                 tokio::select! {
-                    _ = self.state.outbox.notified() => {}
-                    _ = tokio::time::sleep(POLL) => {}
+                    _ = self.state.outbox.notified() => look_at_queue = true,
+                    _ = self.freed.notified() => {}
+                    _ = tokio::time::sleep(POLL) => look_at_queue = true,
                 }
             }
         }
@@ -127,6 +142,10 @@ impl Worker {
         if let Some(prepared) = self.prepared.get(&activity_id) {
             return Ok(Some(prepared));
         }
+        let _loading = self.loading.lock().await;
+        if let Some(prepared) = self.prepared.get(&activity_id) {
+            return Ok(Some(prepared));
+        }
         let Some(outgoing) = self.state.store.outgoing_activity(activity_id).await? else { return Ok(None) };
         let key = self.signing_key(outgoing.actor_id, &outgoing.actor_username).await?;
         let prepared = Arc::new(Prepared::new(outgoing.payload, key));
@@ -136,8 +155,11 @@ impl Worker {
 
     /// Claims as many due deliveries as there are free slots and starts them.
     async fn dispatch(self: &Arc<Self>, finished: &mpsc::UnboundedSender<Finished>) -> Result<usize, StoreError> {
+        // Claims wait for a quarter of the slots to be free: fewer, larger claims (each is a
+        // write) keep the store out of the way.
         let free = self.slots.available_permits();
-        if free == 0 {
+        let in_flight = self.settings.concurrency - free;
+        if free == 0 || (in_flight > 0 && free < (self.settings.concurrency / 4).max(1)) {
             return Ok(0);
         }
         let full: Vec<String> = {
@@ -167,7 +189,7 @@ impl Worker {
                 let done = worker.deliver(delivery, server, permit).await;
                 worker.release(&done.delivery.host);
                 let _ = finished.send(done);
-                worker.state.outbox.notify_one();
+                worker.freed.notify_one();
             });
         }
         if !over_limit.is_empty() {

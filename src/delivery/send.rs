@@ -29,6 +29,12 @@ impl Prepared {
     }
 }
 
+fn signing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS
+        .get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)))
+}
+
 /// What one attempt got.
 #[derive(Debug, Default)]
 pub struct Attempt {
@@ -54,7 +60,9 @@ pub async fn attempt(client: &reqwest::Client, prepared: Arc<Prepared>, inbox: &
     if let Err(e) = fetch::check_url(&url, dev) {
         return Attempt::failed(e.to_string(), true);
     }
-    // RSA signing is CPU work: off the async threads.
+    // RSA signing is CPU work: off the async threads, and no more at once than there are cores
+    // (more threads would only switch between each other).
+    let _signer = signing_slots().acquire().await;
     let signing = {
         let (prepared, url) = (prepared.clone(), url.clone());
         tokio::task::spawn_blocking(move || {

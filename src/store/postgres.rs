@@ -36,7 +36,9 @@ const THREAD_SQL: &str = concat!(
 sql_store!(PgStore, sqlx::Postgres, MIGRATOR, THREAD_SQL);
 
 /// Several processes claim from one table: each takes rows no other transaction holds
-/// (`FOR UPDATE SKIP LOCKED`), so every delivery is sent by one of them.
+/// (`FOR UPDATE SKIP LOCKED`), so every delivery is sent by one of them. `= ANY(ARRAY(...))`
+/// turns the id list into one array first, so the update probes the primary key instead of
+/// joining against a scan of every delivery ever made.
 const OUTBOX_SQL: crate::store::federation_sql::OutboxSql = crate::store::federation_sql::OutboxSql {
     claim: "UPDATE deliveries SET leased_until = $2 WHERE id IN (SELECT id FROM deliveries \
             WHERE state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) \
@@ -44,7 +46,7 @@ const OUTBOX_SQL: crate::store::federation_sql::OutboxSql = crate::store::federa
             FOR UPDATE SKIP LOCKED) RETURNING id, activity_id, inbox, host, attempts",
     done: "UPDATE deliveries SET state = 'done', attempts = attempts + 1, last_status = $1, last_error = NULL, \
            leased_until = NULL, updated_at = $2 \
-           WHERE id IN (SELECT jsonb_array_elements_text($3::jsonb)::bigint) AND leased_until = $4",
+           WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text($3::jsonb)::bigint)) AND leased_until = $4",
 };
 
 federation_store!(PgStore, sqlx::Postgres, OUTBOX_SQL);

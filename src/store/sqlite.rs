@@ -45,9 +45,10 @@ const THREAD_SQL: &str = concat!(
 sql_store!(SqliteStore, sqlx::Sqlite, MIGRATOR, THREAD_SQL);
 
 /// A JSON array parameter is read with `json_each`; one writer at a time makes a plain UPDATE
-/// a safe claim.
+/// a safe claim. `INDEXED BY`: without statistics SQLite would read every pending row through
+/// `deliveries_by_state` and sort them, for each claim.
 const OUTBOX_SQL: crate::store::federation_sql::OutboxSql = crate::store::federation_sql::OutboxSql {
-    claim: "UPDATE deliveries SET leased_until = $2 WHERE id IN (SELECT id FROM deliveries \
+    claim: "UPDATE deliveries SET leased_until = $2 WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_due \
             WHERE state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) \
             AND host NOT IN (SELECT value FROM json_each($4)) ORDER BY next_attempt_at, id LIMIT $3) \
             RETURNING id, activity_id, inbox, host, attempts",
