@@ -37,7 +37,7 @@ pub async fn fan_out_pending(worker: &Worker) -> Result<usize, StoreError> {
         let (payload, inboxes) = match prepare(worker, activity).await {
             Ok(Some((payload, mut inboxes))) => {
                 inboxes.retain(|inbox| !unavailable.iter().any(|h| host_of(inbox).as_deref() == Some(h.as_str())));
-                (Some(payload.to_string()), inboxes)
+                (Some(payload.to_string()), interleaved_by_server(inboxes))
             }
             Ok(None) => (None, vec![]),
             Err(e) => {
@@ -51,6 +51,24 @@ pub async fn fan_out_pending(worker: &Worker) -> Result<usize, StoreError> {
         }
     }
     Ok(done)
+}
+
+/// The inboxes, one server after another in turn: deliveries are claimed in this order, so a
+/// claim spreads over the servers instead of bringing more of one than it may take at once.
+fn interleaved_by_server(inboxes: Vec<String>) -> Vec<String> {
+    let mut by_server: std::collections::BTreeMap<String, std::collections::VecDeque<String>> = Default::default();
+    for inbox in inboxes {
+        by_server.entry(host_of(&inbox).unwrap_or_default()).or_default().push_back(inbox);
+    }
+    let mut queues: Vec<_> = by_server.into_values().collect();
+    let mut order = Vec::new();
+    while !queues.is_empty() {
+        for queue in &mut queues {
+            order.extend(queue.pop_front());
+        }
+        queues.retain(|q| !q.is_empty());
+    }
+    order
 }
 
 fn host_of(inbox: &str) -> Option<String> {
@@ -166,4 +184,31 @@ async fn remote_inbox(worker: &Worker, actor_id: &str) -> Result<String, StoreEr
         .map_err(|e| StoreError::Other(format!("cannot reach the answered author: {e}")))?;
     state.store.upsert_remote_actor(&actor).await?;
     Ok(actor.shared_inbox.unwrap_or(actor.inbox))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inboxes_take_turns_by_server() {
+        let inboxes = [
+            "https://a.example/1",
+            "https://a.example/2",
+            "https://a.example/3",
+            "https://b.example/1",
+            "https://c.example:8443/1",
+        ];
+        let order = interleaved_by_server(inboxes.iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            order,
+            [
+                "https://a.example/1",
+                "https://b.example/1",
+                "https://c.example:8443/1",
+                "https://a.example/2",
+                "https://a.example/3"
+            ]
+        );
+    }
 }

@@ -29,6 +29,8 @@ use send::Prepared;
 /// How long a claim lasts: longer than any attempt (a request is cut at 10 s, and a claimed
 /// row waits for at most one round of its server's slots).
 const LEASE: Duration = Duration::from_secs(120);
+/// How long a batch of outcomes waits for more before it is written.
+const BATCH_WINDOW: Duration = Duration::from_millis(25);
 /// How often the store is checked when nothing wakes the worker (other processes' work).
 const POLL: Duration = Duration::from_secs(1);
 /// A server failing this long without a success is skipped at fan-out until it answers again.
@@ -279,14 +281,18 @@ impl Worker {
         Finished { delivery, outcome, gone, server_answered }
     }
 
-    /// Writes outcomes in batches: whatever finished while the last batch was written.
+    /// Writes outcomes in batches: whatever finishes within a short window, or while the last
+    /// batch was written.
     async fn record(self: Arc<Self>, mut finished: mpsc::UnboundedReceiver<Finished>) {
         while let Some(first) = finished.recv().await {
+            // Deliveries end one by one: a batch stays open a moment so that one commit
+            // records many of them.
             let mut batch = vec![first];
-            while batch.len() < 500 {
-                match finished.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
+            let close_at = tokio::time::Instant::now() + BATCH_WINDOW;
+            while batch.len() < 256 {
+                match tokio::time::timeout_at(close_at, finished.recv()).await {
+                    Ok(Some(next)) => batch.push(next),
+                    Ok(None) | Err(_) => break,
                 }
             }
             let outcomes: Vec<_> = batch.iter().map(|f| (f.delivery.clone(), f.outcome.clone())).collect();

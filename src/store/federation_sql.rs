@@ -166,7 +166,7 @@ macro_rules! federation_store {
                     let done = sqlx::query("DELETE FROM followers WHERE actor_id = $1 AND follower_ap_id = $2")
                         .bind(actor_id)
                         .bind(ap_id)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(done.rows_affected() > 0)
                 }
@@ -175,7 +175,7 @@ macro_rules! federation_store {
                     let done = sqlx::query("DELETE FROM followers WHERE follower_ap_id = $1 AND follow_id = $2")
                         .bind(ap_id)
                         .bind(follow_id)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                     Ok(done.rows_affected() > 0)
                 }
@@ -271,7 +271,7 @@ macro_rules! federation_store {
                     .bind(&actor.public_key_pem)
                     .bind(json_list(&actor.also_known_as))
                     .bind(actor.fetched_at)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                     Ok(())
                 }
@@ -365,7 +365,7 @@ macro_rules! federation_store {
                         .bind(lease_until_ms)
                         .bind(limit)
                         .bind(json_list(skip_hosts))
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.writer())
                         .await?;
                     rows.iter()
                         .map(|row| {
@@ -520,7 +520,7 @@ macro_rules! federation_store {
                     .bind(now_ms)
                     .bind(Utc::now())
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                     self.delivery(id).await
                 }
@@ -587,7 +587,7 @@ macro_rules! federation_store {
                         )
                         .bind(host)
                         .bind(now)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                         return Ok(());
                     }
@@ -616,7 +616,7 @@ macro_rules! federation_store {
                          WHERE host = $1 AND (unavailable = TRUE OR failing_since IS NOT NULL)",
                     )
                     .bind(host)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                     Ok(())
                 }

@@ -21,6 +21,11 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
+    /// PostgreSQL takes concurrent writers: the one pool serves all.
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         self.pool.begin().await
     }

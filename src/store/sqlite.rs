@@ -9,7 +9,11 @@ use sqlx::SqlitePool;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
+    /// Reads, any number at once (WAL).
     pool: SqlitePool,
+    /// Writes, one at a time: SQLite has one writer, and writers on separate connections would
+    /// wait for its lock by sleeping in the busy handler (1, 2, 5 ... 50 ms); here they queue.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -24,14 +28,19 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             // 16 MiB of page cache per connection (the default is 2 MiB).
             .pragma("cache_size", "-16384");
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        Ok(SqliteStore { pool })
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        Ok(SqliteStore { pool, writer })
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
     }
 
     /// Writes take the database lock up front, so a transaction that reads before it writes
     /// waits for other writers instead of failing with "database is locked".
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 }
 
