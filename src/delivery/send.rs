@@ -60,8 +60,8 @@ pub async fn attempt(client: &reqwest::Client, prepared: Arc<Prepared>, inbox: &
     if let Err(e) = fetch::check_url(&url, dev) {
         return Attempt::failed(e.to_string(), true);
     }
-    // RSA signing is CPU work: off the async threads, and no more at once than there are cores
-    // (more threads would only switch between each other).
+    // RSA signing is CPU work: off the async threads, on a bounded number of blocking threads
+    // (a few per core: enough to keep every core signing while others wait on the network).
     let _signer = signing_slots().acquire().await;
     let signing = {
         let (prepared, url) = (prepared.clone(), url.clone());
