@@ -14,10 +14,11 @@ pub mod schedule;
 pub mod send;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 
 use crate::federation::signatures::SigningKey;
 use crate::startup::AppState;
@@ -54,6 +55,8 @@ pub struct Worker {
     /// Held while an activity is loaded, so concurrent deliveries of it load it once.
     loading: tokio::sync::Mutex<()>,
     slots: Arc<Semaphore>,
+    /// Claimed deliveries this process holds: sending, or queued for a slot.
+    held: AtomicUsize,
     servers: Mutex<HashMap<String, Server>>,
     /// Servers this process saw answer, so each success is written once, not per delivery.
     answering: Mutex<HashSet<String>>,
@@ -85,6 +88,7 @@ impl Worker {
             loading: tokio::sync::Mutex::new(()),
             freed: tokio::sync::Notify::new(),
             slots: Arc::new(Semaphore::new(settings.concurrency)),
+            held: AtomicUsize::new(0),
             servers: Mutex::new(HashMap::new()),
             answering: Mutex::new(HashSet::new()),
         })
@@ -155,13 +159,15 @@ impl Worker {
         Ok(Some(prepared))
     }
 
-    /// Claims as many due deliveries as there are free slots and starts them.
+    /// Claims due deliveries into the window and starts them; each waits for its slots.
     async fn dispatch(self: &Arc<Self>, finished: &mpsc::UnboundedSender<Finished>) -> Result<usize, StoreError> {
-        // Claims wait for a quarter of the slots to be free: fewer, larger claims (each is a
-        // write) keep the store out of the way.
-        let free = self.slots.available_permits();
-        let in_flight = self.settings.concurrency - free;
-        if free == 0 || (in_flight > 0 && free < (self.settings.concurrency / 4).max(1)) {
+        // Claimed rows queue here for the slots, up to twice the slots, so a claim (a write
+        // that may wait for the store) never leaves slots idle; a claim waits until half of
+        // that window is free, so claims are few and large.
+        let window = 2 * self.settings.concurrency;
+        let held = self.held.load(Ordering::Acquire);
+        let room = window.saturating_sub(held);
+        if room == 0 || (held > 0 && room < self.settings.concurrency) {
             return Ok(0);
         }
         let full: Vec<String> = {
@@ -170,7 +176,7 @@ impl Worker {
         };
         let now = chrono::Utc::now().timestamp_millis();
         let lease_end = now + LEASE.as_millis() as i64;
-        let claimed = self.state.store.claim_deliveries(now, lease_end, free.min(256) as i64, &full).await?;
+        let claimed = self.state.store.claim_deliveries(now, lease_end, room.min(256) as i64, &full).await?;
         let mut over_limit = Vec::new();
         for delivery in &claimed {
             // One claim may bring more of a server's rows than its queue here may hold: those
@@ -179,17 +185,14 @@ impl Worker {
                 over_limit.push((delivery.clone(), Outcome::Released { at_ms: now }));
                 continue;
             };
-            let Ok(permit) = self.slots.clone().try_acquire_owned() else {
-                self.release(&delivery.host);
-                over_limit.push((delivery.clone(), Outcome::Released { at_ms: now }));
-                continue;
-            };
+            self.held.fetch_add(1, Ordering::AcqRel);
             let worker = self.clone();
             let finished = finished.clone();
             let delivery = delivery.clone();
             tokio::spawn(async move {
-                let done = worker.deliver(delivery, server, permit).await;
+                let done = worker.deliver(delivery, server).await;
                 worker.release(&done.delivery.host);
+                worker.held.fetch_sub(1, Ordering::AcqRel);
                 let _ = finished.send(done);
                 worker.freed.notify_one();
             });
@@ -224,13 +227,10 @@ impl Worker {
         }
     }
 
-    async fn deliver(
-        &self,
-        delivery: ClaimedDelivery,
-        server: Arc<Semaphore>,
-        _slot: OwnedSemaphorePermit,
-    ) -> Finished {
+    /// Sends one delivery once its server, then the process, has a free slot.
+    async fn deliver(&self, delivery: ClaimedDelivery, server: Arc<Semaphore>) -> Finished {
         let _server_slot = server.acquire_owned().await;
+        let _slot = self.slots.acquire().await;
         let prepared = match self.prepared(delivery.activity_id).await {
             Ok(Some(prepared)) => prepared,
             Ok(None) => {
