@@ -101,6 +101,10 @@ pub struct Config {
     /// Deliveries in flight at once to one server.
     #[arg(long, global = true, env = "THREADBRIDGE_DELIVERY_PER_SERVER", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub delivery_per_server: u64,
+    /// How long a claimed delivery is this process's, in seconds; after a crash, what was in
+    /// flight is sent again once its claim runs out. Keep it well above the 10 s request limit.
+    #[arg(long, global = true, env = "THREADBRIDGE_DELIVERY_LEASE_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub delivery_lease_seconds: u64,
     /// `0` stops this process from sending deliveries (it still queues them for others).
     #[arg(long, global = true, env = "THREADBRIDGE_DELIVERY_WORKER", default_value = "1", value_parser = parse_flag, action = clap::ArgAction::Set)]
     pub delivery_worker: bool,
@@ -172,6 +176,7 @@ impl std::fmt::Debug for Config {
             .field("retry_base_seconds", &self.retry_base_seconds)
             .field("delivery_concurrency", &self.delivery_concurrency)
             .field("delivery_per_server", &self.delivery_per_server)
+            .field("delivery_lease_seconds", &self.delivery_lease_seconds)
             .field("delivery_worker", &self.delivery_worker)
             .field("dev", &self.dev)
             .finish_non_exhaustive()

@@ -111,6 +111,7 @@ impl Application {
                 retry_base: std::time::Duration::from_secs(config.retry_base_seconds),
                 concurrency: usize::try_from(config.delivery_concurrency).unwrap_or(64),
                 per_server: usize::try_from(config.delivery_per_server).unwrap_or(8),
+                lease: std::time::Duration::from_secs(config.delivery_lease_seconds),
             };
             tokio::spawn(Worker::new(self.state.clone(), settings).run())
         });

@@ -27,9 +27,6 @@ use crate::store::StoreError;
 use schedule::Verdict;
 use send::Prepared;
 
-/// How long a claim lasts: longer than any attempt (a request is cut at 10 s, and a claimed
-/// row waits for at most one round of its server's slots).
-const LEASE: Duration = Duration::from_secs(120);
 /// How long a batch of outcomes waits for more before it is written.
 const BATCH_WINDOW: Duration = Duration::from_millis(25);
 /// How often the store is checked when nothing wakes the worker (other processes' work).
@@ -42,6 +39,9 @@ pub struct Settings {
     pub retry_base: Duration,
     pub concurrency: usize,
     pub per_server: usize,
+    /// How long a claim lasts: longer than any attempt (a request is cut at 10 s, and a claimed
+    /// row waits for about one round of slots).
+    pub lease: Duration,
 }
 
 pub struct Worker {
@@ -175,7 +175,7 @@ impl Worker {
             servers.iter().filter(|(_, s)| s.held >= 2 * self.settings.per_server).map(|(h, _)| h.clone()).collect()
         };
         let now = chrono::Utc::now().timestamp_millis();
-        let lease_end = now + LEASE.as_millis() as i64;
+        let lease_end = now + self.settings.lease.as_millis() as i64;
         let claimed = self.state.store.claim_deliveries(now, lease_end, room.min(256) as i64, &full).await?;
         let mut over_limit = Vec::new();
         for delivery in &claimed {

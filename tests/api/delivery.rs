@@ -335,6 +335,7 @@ both_backends!(
     a_404_fails_without_retries_until_the_admin_retries,
     resend_sends_the_article_and_its_comments_to_current_followers,
     a_killed_process_delivers_after_restart,
+    a_process_killed_mid_request_sends_again_after_restart,
     two_processes_deliver_each_pair_once,
 );
 
@@ -363,6 +364,8 @@ impl Process {
             .env("THREADBRIDGE_ADMIN_TOKEN", TOKEN)
             .env("THREADBRIDGE_DEV", "1")
             .env("THREADBRIDGE_RETRY_BASE_SECONDS", "1")
+            // A crash's claims run out after 5 s here (two minutes by default).
+            .env("THREADBRIDGE_DELIVERY_LEASE_SECONDS", "5")
             .env("RUST_LOG", "info")
             .stdout(logs())
             .stderr(logs())
@@ -432,6 +435,35 @@ async fn a_killed_process_delivers_after_restart(backend: Backend) {
     let creates = of_kind(&received, "Create", "/inbox");
     assert_eq!(creates.iter().map(|r| r.answered).collect::<Vec<_>>(), [503, 503, 202]);
     assert!(creates.iter().all(|r| r.verified.is_ok()), "signed by the same key after the restart");
+}
+
+/// A process killed with SIGKILL in the middle of a delivery (the request sent, no answer yet)
+/// sends it again after a restart, once its claim has run out: at least once, never lost.
+async fn a_process_killed_mid_request_sends_again_after_restart(backend: Backend) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(database_url) = fresh_database(backend, dir.path()).await else { return };
+    let port = free_port();
+    let process = Process::start(&database_url, port).await;
+    let app = TestApp::running_at(&format!("http://127.0.0.1:{port}"), &database_url);
+    let peer = Peer::start().await;
+    peer.add_actor("alice", ActorOpts::default());
+    follow_site(&app, &peer, "alice").await;
+    peer.script("/inbox", vec![Reply::status(202).delay(Duration::from_secs(30))]);
+
+    app.put_article("treaty", &article_json("Peace treaty talks")).await;
+    peer.wait_for(|all| !of_kind(all, "Create", "/inbox").is_empty(), WAIT).await;
+    let (_, pending) = app.admin_get("/api/admin/deliveries?state=pending").await;
+    assert_eq!(pending["total"], 1, "in flight, not yet recorded: {pending}");
+    process.kill();
+
+    let _restarted = Process::start(&database_url, port).await;
+    let all = app.wait_for_deliveries(|all| all_in_state(all, "Create", "done"), WAIT).await;
+    assert_eq!(deliveries_of(&all, "Create")[0]["attempts"], 1, "the lost attempt was never recorded");
+    let received = peer.received();
+    let creates = of_kind(&received, "Create", "/inbox");
+    assert_eq!(creates.len(), 2, "sent again after the restart");
+    assert_eq!(creates[0].id(), creates[1].id(), "the same activity");
+    assert!(creates.iter().all(|r| r.verified.is_ok()));
 }
 
 /// Two processes on one database share the deliveries of one article to 30 followers, each at
