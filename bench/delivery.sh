@@ -12,6 +12,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/common.sh
+source "$HERE/common.sh"
 ROOT=$(dirname "$HERE")
 CLIENT="$HERE/bench_client.py"
 
@@ -86,8 +88,6 @@ while (($#)); do
     esac
 done
 
-say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 for n in FOLLOWERS PORTS ARTICLES FOLLOW_CONC SINK_WORKERS OPENSSL_SECONDS WAIT_IDLE PORT SINK_PORT; do
     [[ "${!n}" =~ ^[0-9]+$ ]] || die "$n must be a whole number, not '${!n}'"
@@ -132,7 +132,6 @@ fi
 [[ -x "$BIN" ]] || die "not built: $BIN"
 [[ -x "$SINK" ]] || die "not built: $SINK"
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port_busy "$PORT" && die "127.0.0.1:$PORT is already in use (--port)"
 for ((p = SINK_PORT; p < SINK_PORT + PORTS; p++)); do
     port_busy "$p" && die "127.0.0.1:$p is already in use (--sink-port)"
@@ -146,17 +145,6 @@ SAMPLER_PID=""
 PG_ADMIN_URL=""
 PG_DB=""
 
-stop_pid() { # pid, seconds to wait before SIGKILL
-    local pid=$1 i
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < $2 * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$?
@@ -193,7 +181,6 @@ proc_kb() { # pid field (VmRSS/VmHWM) -> kB
     done <"/proc/$1/status"
     echo 0
 }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { # utime + stime of a process, in clock ticks
     awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
@@ -491,7 +478,6 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?")
 [[ -z "$(git -C "$ROOT" status --porcelain -- src migrations Cargo.toml Cargo.lock 2>/dev/null)" ]] ||
     COMMIT+=" + uncommitted changes in src/"
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-line() { printf '%s\n' "------------------------------------------------------------------------------"; }
 row() { printf '  %-40s %s\n' "$1" "$2"; }
 {
     echo

@@ -9,6 +9,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/common.sh
+source "$HERE/common.sh"
 ROOT=$(dirname "$HERE")
 CLIENT="$HERE/bench_client.py"
 
@@ -77,8 +79,6 @@ while (($#)); do
     esac
 done
 
-say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # ------------------------------------------------------------------ prerequisites
 [[ -x "$BIN" ]] || die "threadbridge binary not found or not executable: $BIN (build it: cargo build --release)"
@@ -103,7 +103,6 @@ if ((${#missing[@]})); then
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port_busy "$PORT" && die "127.0.0.1:$PORT is already in use (--port)"
 port_busy "$NGINX_PORT" && die "127.0.0.1:$NGINX_PORT is already in use (--nginx-port)"
 
@@ -115,17 +114,6 @@ SAMPLER_PID=""
 PG_ADMIN_URL=""
 PG_DB=""
 
-stop_pid() { # pid, seconds to wait before SIGKILL
-    local pid=$1 i
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < $2 * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$?
@@ -162,7 +150,6 @@ proc_kb() { # field (VmRSS/VmHWM) of the server process, in kB
     done <"/proc/$SERVER_PID/status"
     echo 0
 }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
 start_sampler() { # sample the server's VmRSS every 0.2 s (at most 20 min) into $TMP/rss-max
     rm -f "$TMP/stop-sampler"
@@ -359,7 +346,6 @@ VERSION=$(timeout 5 "$BIN" --version 2>/dev/null | head -n 1 || true)
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 THREAD_BYTES=$(kv "$TMP/lat.kv" BYTES)
 
-line() { printf '%s\n' "------------------------------------------------------------------------------"; }
 row() { printf '  %-38s %s\n' "$1" "$2"; }
 {
     echo
