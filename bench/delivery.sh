@@ -222,29 +222,6 @@ pg_ticks() { # CPU ticks of all PostgreSQL server processes on this machine (0 w
 }
 now_ns() { local t=$EPOCHREALTIME; echo "${t%[.,]*}${t#*[.,]}000"; }
 
-start_sampler() { # sample the server's VmRSS every 0.1 s (at most 10 min) into $TMP/rss-max
-    rm -f "$TMP/stop-sampler"
-    echo 0 >"$TMP/rss-max"
-    (
-        max=0
-        for ((i = 0; i < 6000; i++)); do
-            [[ -e "$TMP/stop-sampler" ]] && break
-            v=0
-            while read -r k val _; do
-                [[ "$k" == VmRSS: ]] && { v=$val; break; }
-            done <"/proc/$SERVER_PID/status" 2>/dev/null || break
-            ((v > max)) && { max=$v; echo "$max" >"$TMP/rss-max"; }
-            sleep 0.1
-        done
-    ) &
-    SAMPLER_PID=$!
-}
-stop_sampler() { # prints max sampled VmRSS in kB
-    touch "$TMP/stop-sampler"
-    wait "$SAMPLER_PID" 2>/dev/null || true
-    SAMPLER_PID=""
-    cat "$TMP/rss-max"
-}
 
 admin() { # METHOD PATH [curl args...] -> body on stdout; fails on a non-2xx
     local method=$1 path=$2
@@ -449,7 +426,7 @@ for pair in $SWEEP; do
         start_server "$conc" "$per"
         sleep 1
     fi
-    start_sampler
+    start_sampler 0.1
     for ((a = 1; a <= ARTICLES; a++)); do
         publish "$label"
     done

@@ -151,29 +151,6 @@ proc_kb() { # field (VmRSS/VmHWM) of the server process, in kB
     echo 0
 }
 
-start_sampler() { # sample the server's VmRSS every 0.2 s (at most 20 min) into $TMP/rss-max
-    rm -f "$TMP/stop-sampler"
-    echo 0 >"$TMP/rss-max"
-    (
-        max=0
-        for ((i = 0; i < 6000; i++)); do
-            [[ -e "$TMP/stop-sampler" ]] && break
-            v=0
-            while read -r k val _; do
-                [[ "$k" == VmRSS: ]] && { v=$val; break; }
-            done <"/proc/$SERVER_PID/status" 2>/dev/null || break
-            ((v > max)) && { max=$v; echo "$max" >"$TMP/rss-max"; }
-            sleep 0.2
-        done
-    ) &
-    SAMPLER_PID=$!
-}
-stop_sampler() { # prints max sampled VmRSS in kB
-    touch "$TMP/stop-sampler"
-    wait "$SAMPLER_PID" 2>/dev/null || true
-    SAMPLER_PID=""
-    cat "$TMP/rss-max"
-}
 
 to_ms() { # wrk duration (123.45us / 1.23ms / 1.02s / 2.00m) -> milliseconds
     awk -v v="$1" 'BEGIN {
@@ -310,7 +287,7 @@ python3 "$CLIENT" fetch --url "http://127.0.0.1:$NGINX_PORT$AP_PATH" --out "$TMP
 [[ "$(kv "$TMP/fetch-nginx.kv" BYTES)" == "$AP_BYTES" ]] || die "nginx body size differs from threadbridge's"
 
 say "wrk $AP_PATH on threadbridge (-t$WRK_THREADS -c$WRK_CONNS -d$DURATION)"
-start_sampler
+start_sampler 0.2
 run_wrk tb "$BASE$AP_PATH" "$WRK_CONNS" -H "Accept: application/activity+json"
 RSS_AP_LOAD=$(stop_sampler)
 
@@ -326,11 +303,11 @@ RATIO=$(awk -v a="$TB_RPS" -v b="$NG_RPS" 'BEGIN { if (b > 0) printf "%.3f", a /
 # ------------------------------------------------------------------ 2. thread latency
 THREAD_PATH="/api/admin/articles/$THREAD_KEY/thread"
 say "sequential GET $THREAD_PATH (up to $LAT_REQUESTS requests / 90 s)"
-start_sampler
+start_sampler 0.2
 python3 "$CLIENT" latency --url "$BASE$THREAD_PATH" --token "$TOKEN" --requests "$LAT_REQUESTS" \
     --max-seconds 90 --expect-comments "$COMMENTS" >"$TMP/lat.kv" || die "thread latency run failed"
 RSS_THREAD_SEQ=$(stop_sampler)
-start_sampler
+start_sampler 0.2
 say "wrk $THREAD_PATH (-t$WRK_THREADS -c$THREAD_CONNS -d$DURATION)"
 run_wrk thread "$BASE$THREAD_PATH" "$THREAD_CONNS" -H "Authorization: Bearer $TOKEN"
 RSS_THREAD_WRK=$(stop_sampler)
