@@ -46,3 +46,26 @@ stop_sampler() { # prints max sampled VmRSS in kB
     SAMPLER_PID=""
     cat "$TMP/rss-max"
 }
+
+# Sets DB_URL and DB_KIND: a fresh PostgreSQL database named $1_<time>_<pid> on the server of
+# $PG_URL when it is set (PG_ADMIN_URL and PG_DB let the caller drop it), else a SQLite file in
+# $TMP.
+choose_database() {
+    local prefix=$1 scheme rest authority
+    if [[ -n "$PG_URL" ]]; then
+        scheme=${PG_URL%%://*}
+        rest=${PG_URL#*://}
+        authority=${rest%%/*}
+        authority=${authority%%\?*}
+        PG_ADMIN_URL="$scheme://$authority/postgres"
+        PG_DB="${prefix}_$(date +%s)_$$"
+        say "creating PostgreSQL database $PG_DB"
+        psql "$PG_ADMIN_URL" -v ON_ERROR_STOP=1 -qAt -c "CREATE DATABASE \"$PG_DB\"" >/dev/null ||
+            { PG_DB=""; die "could not create a database through $PG_ADMIN_URL"; }
+        DB_URL="$scheme://$authority/$PG_DB"
+        DB_KIND="PostgreSQL ($authority)"
+    else
+        DB_URL="sqlite://$TMP/bench.db"
+        DB_KIND="SQLite (temp file)"
+    fi
+}

@@ -188,22 +188,7 @@ run_wrk() {
 }
 
 # ------------------------------------------------------------------ database
-if [[ -n "$PG_URL" ]]; then
-    scheme=${PG_URL%%://*}
-    rest=${PG_URL#*://}
-    authority=${rest%%/*}
-    authority=${authority%%\?*}
-    PG_ADMIN_URL="$scheme://$authority/postgres"
-    PG_DB="threadbridge_bench_$(date +%s)_$$"
-    say "creating PostgreSQL database $PG_DB"
-    psql "$PG_ADMIN_URL" -v ON_ERROR_STOP=1 -qAt -c "CREATE DATABASE \"$PG_DB\"" >/dev/null ||
-        { PG_DB=""; die "could not create a database through $PG_ADMIN_URL"; }
-    DB_URL="$scheme://$authority/$PG_DB"
-    DB_KIND="PostgreSQL ($authority)"
-else
-    DB_URL="sqlite://$TMP/bench.db"
-    DB_KIND="SQLite (temp file)"
-fi
+choose_database threadbridge_bench
 
 # ------------------------------------------------------------------ start threadbridge
 BASE="http://127.0.0.1:$PORT"
