@@ -3,7 +3,8 @@
 //! Every request must be signed (see [`signatures`]) by the activity's own `actor`, whose key is
 //! fetched from its server (and kept; refetched once when a signature fails, for rotated
 //! keys). Handled here: `Follow` (answered with a signed `Accept`, delivered like any
-//! activity), `Undo` of a Follow, and `Move` of a follower. Anything else is acknowledged with
+//! activity), `Undo` of a Follow, and `Move` of a follower; `Create` of a reply goes to
+//! [`super::replies`]. Anything else is acknowledged with
 //! 202 and logged. Refusals answer a 4xx with `{"error": ...}` and are logged; nothing a refused
 //! request asks for is stored (a signer's verified key is kept, as a cache). A signed request
 //! from a server marked unavailable shows it is back: deliveries to it resume.
@@ -118,6 +119,7 @@ async fn receive(
         "Follow" => follow(state, inbox_owner, &signer, &activity).await,
         "Undo" => undo(state, &signer, &activity).await,
         "Move" => move_follower(state, &signer, &activity).await,
+        "Create" => super::replies::create(state, &signer, &activity).await,
         other => {
             tracing::info!(kind = other, actor = actor_id, "activity ignored: not handled yet");
             Ok(())

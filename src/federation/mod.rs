@@ -1,11 +1,13 @@
 //! What the fediverse sees: ids ([`urls`]), documents ([`objects`]), the HTTP routes that serve
 //! them ([`routes`]), discovery ([`wellknown`]) and actor keys ([`keys`]); what it sends us
-//! ([`inbox`]), checked with [`signatures`]; and how we reach other servers ([`fetch`]).
+//! ([`inbox`]), checked with [`signatures`], replies to our threads ([`replies`]); and how we
+//! reach other servers ([`fetch`]).
 
 pub mod fetch;
 pub mod inbox;
 pub mod keys;
 pub mod objects;
+pub mod replies;
 pub mod routes;
 pub mod signatures;
 pub mod urls;

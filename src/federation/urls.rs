@@ -73,6 +73,20 @@ impl Urls {
         format!("{}/articles/{}", self.base, segment(key.as_str()))
     }
 
+    /// The article key, and comment key, of one of our thread item ids (an article's or a
+    /// comment's), or None when `id` is not one.
+    pub fn item_of(&self, id: &str) -> Option<(String, Option<String>)> {
+        let rest = id.strip_prefix(&self.base)?.strip_prefix("/articles/")?;
+        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|d| d.into_owned());
+        match rest.split('/').collect::<Vec<_>>()[..] {
+            [article] if !article.is_empty() => Some((decode(article)?, None)),
+            [article, "comments", comment] if !article.is_empty() && !comment.is_empty() => {
+                Some((decode(article)?, Some(decode(comment)?)))
+            }
+            _ => None,
+        }
+    }
+
     pub fn article_activity(&self, key: &Key) -> String {
         format!("{}/activity", self.article(key))
     }

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod peer;
+mod replies;
 
 mod articles;
 mod bad_input;
