@@ -79,11 +79,12 @@ fn unauthorized(message: impl Into<String>) -> AppError {
     AppError::new(StatusCode::UNAUTHORIZED, message)
 }
 
-/// The id of a property that is either a URL or an object with an `id`.
-fn id_of(value: Option<&Value>) -> Option<&str> {
+/// The id of a property that is a URL, an object with an `id`, or a list of those (the first).
+pub(crate) fn id_of(value: Option<&Value>) -> Option<&str> {
     match value? {
         Value::String(s) => Some(s),
         Value::Object(o) => o.get("id").and_then(Value::as_str),
+        Value::Array(items) => items.first().and_then(|first| id_of(Some(first))),
         _ => None,
     }
 }

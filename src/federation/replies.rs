@@ -11,6 +11,7 @@ use sha2::{Digest as _, Sha256};
 use url::Url;
 
 use super::fetch::same_origin;
+use super::inbox::id_of;
 use crate::domain::html::sanitize;
 use crate::domain::Key;
 use crate::http::error::AppError;
@@ -19,15 +20,6 @@ use crate::store::federation::{RemoteActor, RemoteReply};
 
 /// The object types a reply may have.
 const REPLY_TYPES: [&str; 3] = ["Note", "Article", "Page"];
-
-fn id_of(value: Option<&Value>) -> Option<&str> {
-    match value? {
-        Value::String(s) => Some(s),
-        Value::Object(o) => o.get("id").and_then(Value::as_str),
-        Value::Array(items) => items.first().and_then(|first| id_of(Some(first))),
-        _ => None,
-    }
-}
 
 /// Handles a `Create` already verified as signed by `author`.
 pub async fn create(state: &AppState, author: &RemoteActor, activity: &Value) -> Result<(), AppError> {
