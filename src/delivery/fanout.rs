@@ -12,12 +12,12 @@
 use serde_json::{json, Value};
 use url::Url;
 
-use super::Worker;
 use crate::domain::{Article, Comment, CommentAuthor, LocalActor};
 use crate::federation::objects::{document, timestamp};
 use crate::federation::routes::replies_preview;
 use crate::federation::urls::PUBLIC;
 use crate::federation::{fetch, keys};
+use crate::startup::AppState;
 use crate::store::federation::ActivityToFanOut;
 use crate::store::StoreError;
 
@@ -26,15 +26,15 @@ const KEEP_TRYING_MENTIONED: chrono::Duration = chrono::Duration::minutes(10);
 
 /// Fans out what is waiting; returns how many activities were fanned out. One that cannot be
 /// prepared now (the store failed) is logged and left for the next round; the others go on.
-pub async fn fan_out_pending(worker: &Worker) -> Result<usize, StoreError> {
-    let pending = worker.state.store.activities_to_fan_out(20).await?;
+pub async fn fan_out_pending(state: &AppState) -> Result<usize, StoreError> {
+    let pending = state.store.activities_to_fan_out(20).await?;
     if pending.is_empty() {
         return Ok(0);
     }
-    let unavailable = worker.state.store.unavailable_hosts().await?;
+    let unavailable = state.store.unavailable_hosts().await?;
     let mut done = 0;
     for activity in &pending {
-        let (payload, inboxes) = match prepare(worker, activity).await {
+        let (payload, inboxes) = match prepare(state, activity).await {
             Ok(Some((payload, mut inboxes))) => {
                 inboxes.retain(|inbox| !unavailable.iter().any(|h| host_of(inbox).as_deref() == Some(h.as_str())));
                 (Some(payload.to_string()), interleaved_by_server(inboxes))
@@ -45,7 +45,7 @@ pub async fn fan_out_pending(worker: &Worker) -> Result<usize, StoreError> {
                 continue;
             }
         };
-        if worker.state.store.fan_out(activity.id, payload.as_deref(), &inboxes).await? {
+        if state.store.fan_out(activity.id, payload.as_deref(), &inboxes).await? {
             tracing::info!(activity = %activity.uuid, kind = %activity.kind, inboxes = inboxes.len(), "activity fanned out");
             done += 1;
         }
@@ -77,16 +77,15 @@ fn host_of(inbox: &str) -> Option<String> {
 
 /// The activity's JSON and its inboxes, or None when there is nothing to send (the object was
 /// deleted before its Create went out, or the row names nothing).
-async fn prepare(worker: &Worker, activity: &ActivityToFanOut) -> Result<Option<(Value, Vec<String>)>, StoreError> {
-    let state = &worker.state;
+async fn prepare(state: &AppState, activity: &ActivityToFanOut) -> Result<Option<(Value, Vec<String>)>, StoreError> {
     let Some(article_key) = &activity.article else { return Ok(None) };
     let Some(article) = state.store.article(article_key).await? else { return Ok(None) };
     match &activity.comment {
         None => {
-            let Some(object) = article_object(worker, &article, &activity.kind).await? else { return Ok(None) };
+            let Some(object) = article_object(state, &article, &activity.kind).await? else { return Ok(None) };
             let site = &state.site;
             let inboxes = state.store.follower_inboxes(&[site.id]).await?;
-            Ok(Some((wrap(worker, activity, site, object, vec![]), inboxes)))
+            Ok(Some((wrap(state, activity, site, object, vec![]), inboxes)))
         }
         Some(comment_key) => {
             let Some((article, comment)) = state.store.comment(&article.key, comment_key).await? else {
@@ -95,13 +94,13 @@ async fn prepare(worker: &Worker, activity: &ActivityToFanOut) -> Result<Option<
             let CommentAuthor::Local(author) = &comment.author else { return Ok(None) };
             // The commenter signs: make sure they have keys before anything is sent.
             let author = keys::with_keys(state.store.as_ref(), author.clone()).await?;
-            let Some(object) = comment_object(worker, &article, &comment, &author, &activity.kind).await? else {
+            let Some(object) = comment_object(state, &article, &comment, &author, &activity.kind).await? else {
                 return Ok(None);
             };
             let mut inboxes = state.store.follower_inboxes(&[state.site.id, author.id]).await?;
             let mut mentioned = vec![];
             if let Some((remote_author, _)) = comment.parent.as_ref().and_then(|p| p.remote_author.clone()) {
-                match remote_inbox(worker, &remote_author).await {
+                match remote_inbox(state, &remote_author).await {
                     Ok(inbox) => inboxes.push(inbox),
                     // Tried again with the next rounds for a while, then sent without them.
                     Err(e) if chrono::Utc::now() - activity.created_at < KEEP_TRYING_MENTIONED => return Err(e),
@@ -111,7 +110,7 @@ async fn prepare(worker: &Worker, activity: &ActivityToFanOut) -> Result<Option<
             }
             inboxes.sort();
             inboxes.dedup();
-            Ok(Some((wrap(worker, activity, &author, object, mentioned), inboxes)))
+            Ok(Some((wrap(state, activity, &author, object, mentioned), inboxes)))
         }
     }
 }
@@ -119,13 +118,13 @@ async fn prepare(worker: &Worker, activity: &ActivityToFanOut) -> Result<Option<
 /// The activity around its object, addressed publicly, to the actor's followers and to anyone
 /// mentioned.
 fn wrap(
-    worker: &Worker,
+    state: &AppState,
     activity: &ActivityToFanOut,
     actor: &LocalActor,
     object: Value,
     mentioned: Vec<String>,
 ) -> Value {
-    let urls = &worker.state.urls;
+    let urls = &state.urls;
     let mut cc = vec![urls.followers(&actor.username)];
     cc.extend(mentioned);
     document(json!({
@@ -139,8 +138,7 @@ fn wrap(
     }))
 }
 
-async fn article_object(worker: &Worker, article: &Article, kind: &str) -> Result<Option<Value>, StoreError> {
-    let state = &worker.state;
+async fn article_object(state: &AppState, article: &Article, kind: &str) -> Result<Option<Value>, StoreError> {
     let render = state.renderer();
     if kind == "Delete" {
         let id = state.urls.article(&article.key);
@@ -149,37 +147,35 @@ async fn article_object(worker: &Worker, article: &Article, kind: &str) -> Resul
     if article.deleted_at.is_some() {
         return Ok(None);
     }
-    let preview = replies_preview(&worker.state, article, None).await?;
+    let preview = replies_preview(state, article, None).await?;
     Ok(Some(render.article(article, &state.site, preview)))
 }
 
 async fn comment_object(
-    worker: &Worker,
+    state: &AppState,
     article: &Article,
     comment: &Comment,
     author: &LocalActor,
     kind: &str,
 ) -> Result<Option<Value>, StoreError> {
-    let render = worker.state.renderer();
+    let render = state.renderer();
     if kind == "Delete" {
         return Ok(Some(render.comment_tombstone(article, comment, comment.deleted_at.as_ref())));
     }
     if comment.is_deleted() || article.deleted_at.is_some() {
         return Ok(None);
     }
-    let preview = replies_preview(&worker.state, article, Some(comment.id)).await?;
+    let preview = replies_preview(state, article, Some(comment.id)).await?;
     Ok(Some(render.comment(article, comment, author, preview)))
 }
 
 /// Where a remote author is reached: from the store, or fetched (and kept) when unknown.
-async fn remote_inbox(worker: &Worker, actor_id: &str) -> Result<String, StoreError> {
-    let state = &worker.state;
+async fn remote_inbox(state: &AppState, actor_id: &str) -> Result<String, StoreError> {
     if let Some(actor) = state.store.remote_actor(actor_id).await? {
         return Ok(actor.shared_inbox.unwrap_or(actor.inbox));
     }
     let url = Url::parse(actor_id).map_err(|e| StoreError::Other(format!("{actor_id} is not a URL: {e}")))?;
-    let signer = worker.signing_key(state.site.id, &state.site.username).await?;
-    let actor = fetch::fetch_actor(&worker.client, &url, Some(&signer), state.config.dev)
+    let actor = fetch::fetch_actor(&state.client, &url, Some(&state.site_key), state.config.dev)
         .await
         .map_err(|e| StoreError::Other(format!("cannot reach the answered author: {e}")))?;
     state.store.upsert_remote_actor(&actor).await?;

@@ -46,7 +46,6 @@ pub struct Settings {
 
 pub struct Worker {
     pub state: AppState,
-    pub client: reqwest::Client,
     settings: Settings,
     keys: moka::sync::Cache<i64, Arc<SigningKey>>,
     prepared: moka::sync::Cache<i64, Arc<Prepared>>,
@@ -80,7 +79,6 @@ struct Finished {
 impl Worker {
     pub fn new(state: AppState, settings: Settings) -> Arc<Worker> {
         Arc::new(Worker {
-            client: state.client.clone(),
             state,
             settings,
             keys: moka::sync::Cache::new(10_000),
@@ -106,7 +104,7 @@ impl Worker {
             let mut busy = false;
             if look_at_queue || last_look.elapsed() >= POLL {
                 last_look = tokio::time::Instant::now();
-                match fanout::fan_out_pending(&self).await {
+                match fanout::fan_out_pending(&self.state).await {
                     Ok(n) => busy |= n > 0,
                     Err(e) => tracing::warn!(error = %e, "fan-out failed; will try again"),
                 }
@@ -127,7 +125,7 @@ impl Worker {
     }
 
     /// A local actor's signing key, parsed once.
-    pub async fn signing_key(&self, actor_id: i64, username: &str) -> Result<Arc<SigningKey>, StoreError> {
+    async fn signing_key(&self, actor_id: i64, username: &str) -> Result<Arc<SigningKey>, StoreError> {
         if let Some(key) = self.keys.get(&actor_id) {
             return Ok(key);
         }
@@ -244,7 +242,7 @@ impl Worker {
                 return Finished { delivery, outcome: Outcome::Released { at_ms }, gone: false, server_answered: None };
             }
         };
-        let attempt = send::attempt(&self.client, prepared, &delivery.inbox, self.state.config.dev).await;
+        let attempt = send::attempt(&self.state.client, prepared, &delivery.inbox, self.state.config.dev).await;
         let attempts = delivery.attempts + 1;
         let verdict = if attempt.permanent {
             Verdict::GiveUp(attempt.error.clone().unwrap_or_default())

@@ -77,13 +77,7 @@ macro_rules! federation_store {
 
             /// host[:port] of an inbox URL: the unit of per-server limits.
             fn host_of(inbox: &str) -> String {
-                url::Url::parse(inbox)
-                    .ok()
-                    .and_then(|u| u.host_str().map(|h| match u.port() {
-                        Some(p) => format!("{h}:{p}"),
-                        None => h.to_string(),
-                    }))
-                    .unwrap_or_default()
+                url::Url::parse(inbox).map(|u| crate::federation::signatures::host_header(&u)).unwrap_or_default()
             }
 
             fn json_list<T: serde::Serialize>(items: &[T]) -> String {
@@ -663,13 +657,20 @@ macro_rules! federation_store {
                 }
 
                 async fn server_is_back(&self, host: &str) -> StoreResult<()> {
-                    sqlx::query(
-                        "UPDATE instances SET unavailable = FALSE, failing_since = NULL \
-                         WHERE host = $1 AND (unavailable = TRUE OR failing_since IS NOT NULL)",
+                    // Called for every signed request: a read (any connection) finds the rare
+                    // server to clear, so the common case takes no write.
+                    let flagged = sqlx::query(
+                        "SELECT 1 AS one FROM instances WHERE host = $1 AND (unavailable = TRUE OR failing_since IS NOT NULL)",
                     )
                     .bind(host)
-                    .execute(self.writer())
+                    .fetch_optional(&self.pool)
                     .await?;
+                    if flagged.is_some() {
+                        sqlx::query("UPDATE instances SET unavailable = FALSE, failing_since = NULL WHERE host = $1")
+                            .bind(host)
+                            .execute(self.writer())
+                            .await?;
+                    }
                     Ok(())
                 }
 

@@ -403,18 +403,33 @@ fn free_port() -> u16 {
     listener.local_addr().expect("addr").port()
 }
 
-/// A process killed with SIGKILL while a delivery waits for its next attempt delivers it after
-/// a restart on the same database: the follower's server, which answered 503 twice, gets the
-/// Create accepted exactly once.
-async fn a_killed_process_delivers_after_restart(backend: Backend) {
+/// The binary running on a fresh database, followed by alice on a test peer.
+struct Killable {
+    _dir: tempfile::TempDir,
+    database_url: String,
+    port: u16,
+    process: Process,
+    app: TestApp,
+    peer: Peer,
+}
+
+async fn killable(backend: Backend) -> Option<Killable> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let Some(database_url) = fresh_database(backend, dir.path()).await else { return };
+    let database_url = fresh_database(backend, dir.path()).await?;
     let port = free_port();
     let process = Process::start(&database_url, port).await;
     let app = TestApp::running_at(&format!("http://127.0.0.1:{port}"), &database_url);
     let peer = Peer::start().await;
     peer.add_actor("alice", ActorOpts::default());
     follow_site(&app, &peer, "alice").await;
+    Some(Killable { _dir: dir, database_url, port, process, app, peer })
+}
+
+/// A process killed with SIGKILL while a delivery waits for its next attempt delivers it after
+/// a restart on the same database: the follower's server, which answered 503 twice, gets the
+/// Create accepted exactly once.
+async fn a_killed_process_delivers_after_restart(backend: Backend) {
+    let Some(Killable { _dir, database_url, port, process, app, peer }) = killable(backend).await else { return };
     peer.script("/inbox", vec![Reply::status(503), Reply::status(503)]);
 
     app.put_article("treaty", &article_json("Peace treaty talks")).await;
@@ -440,14 +455,7 @@ async fn a_killed_process_delivers_after_restart(backend: Backend) {
 /// A process killed with SIGKILL in the middle of a delivery (the request sent, no answer yet)
 /// sends it again after a restart, once its claim has run out: at least once, never lost.
 async fn a_process_killed_mid_request_sends_again_after_restart(backend: Backend) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let Some(database_url) = fresh_database(backend, dir.path()).await else { return };
-    let port = free_port();
-    let process = Process::start(&database_url, port).await;
-    let app = TestApp::running_at(&format!("http://127.0.0.1:{port}"), &database_url);
-    let peer = Peer::start().await;
-    peer.add_actor("alice", ActorOpts::default());
-    follow_site(&app, &peer, "alice").await;
+    let Some(Killable { _dir, database_url, port, process, app, peer }) = killable(backend).await else { return };
     peer.script("/inbox", vec![Reply::status(202).delay(Duration::from_secs(30))]);
 
     app.put_article("treaty", &article_json("Peace treaty talks")).await;
