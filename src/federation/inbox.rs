@@ -20,7 +20,7 @@ use url::Url;
 
 use super::fetch::{self, same_origin};
 use super::objects::document;
-use super::signatures::{self, SignatureError};
+use super::signatures;
 use crate::domain::LocalActor;
 use crate::http::error::AppError;
 use crate::http::extract::AppPath;
@@ -29,8 +29,6 @@ use crate::store::federation::{DirectActivity, NewFollower, RemoteActor};
 
 /// The largest activity accepted.
 pub const MAX_INBOX_BYTES: usize = 1024 * 1024;
-/// A stored key is trusted this long before the actor is fetched again.
-const KEY_FRESH_FOR: chrono::Duration = chrono::Duration::hours(24);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -75,7 +73,7 @@ fn respond(result: Result<(), AppError>) -> Response {
     }
 }
 
-fn unauthorized(message: impl Into<String>) -> AppError {
+pub(crate) fn unauthorized(message: impl Into<String>) -> AppError {
     AppError::new(StatusCode::UNAUTHORIZED, message)
 }
 
@@ -104,7 +102,7 @@ async fn receive(
     }
     let kind = activity.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
     let actor_id = id_of(activity.get("actor")).ok_or_else(|| AppError::bad_request("the activity has no actor"))?;
-    let signer = verify_signature(state, method, uri, headers, body).await?;
+    let signer = super::verify::signer(state, method, uri, headers, body).await?;
     if signer.ap_id != actor_id {
         return Err(unauthorized(format!("signed by {}, not by the activity's actor {actor_id}", signer.ap_id)));
     }
@@ -125,62 +123,6 @@ async fn receive(
             tracing::info!(kind = other, actor = actor_id, "activity ignored: not handled yet");
             Ok(())
         }
-    }
-}
-
-/// Checks the request's signature and returns the remote actor that made it.
-async fn verify_signature(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<RemoteActor, AppError> {
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    check_host(state, headers)?;
-    let (params, signed) = signatures::check_request(method.as_str(), path, headers, Some(body), chrono::Utc::now())
-        .map_err(|e| unauthorized(e.to_string()))?;
-    if state.seen_signatures.contains_key(&params.signature) {
-        return Err(unauthorized("this signed request was received before (a replay)"));
-    }
-    let owner = Url::parse(params.key_owner_url()).map_err(|_| unauthorized("the keyId is not a URL"))?;
-    let cached = state
-        .store
-        .remote_actor_by_key(&params.key_id)
-        .await?
-        .filter(|a| chrono::Utc::now() - a.fetched_at < KEY_FRESH_FOR);
-    if let Some(actor) = cached {
-        if let Some(pem) = &actor.public_key_pem {
-            if signatures::verify(&params, &signed, pem).is_ok() {
-                state.seen_signatures.insert(params.signature, ());
-                return Ok(actor);
-            }
-        }
-    }
-    // Unknown, stale or rotated: fetch the key's owner and try once more.
-    let actor = fetch::fetch_actor(&state.client, &owner, Some(&state.site_key), state.config.dev)
-        .await
-        .map_err(|e| unauthorized(format!("cannot get the signer's key: {e}")))?;
-    if actor.key_id.as_deref() != Some(params.key_id.as_str()) {
-        return Err(unauthorized(format!("{} does not publish the key {}", actor.ap_id, params.key_id)));
-    }
-    let pem = actor.public_key_pem.as_deref().ok_or_else(|| unauthorized("the signer publishes no key"))?;
-    signatures::verify(&params, &signed, pem).map_err(|e: SignatureError| unauthorized(e.to_string()))?;
-    state.store.upsert_remote_actor(&actor).await?;
-    state.seen_signatures.insert(params.signature, ());
-    Ok(actor)
-}
-
-/// The request must have been meant for us: its `Host` (which the signature covers) is our
-/// public host, so a request signed for another server cannot be replayed here.
-fn check_host(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
-    let got = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
-    let ours = state.config.domain().to_ascii_lowercase();
-    let default_port = if state.config.public_url.scheme() == "https" { ":443" } else { ":80" };
-    if got == ours || got.strip_suffix(default_port) == Some(ours.as_str()) {
-        Ok(())
-    } else {
-        Err(unauthorized(format!("the request is for host '{got}', not for {ours}")))
     }
 }
 

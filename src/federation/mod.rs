@@ -1,6 +1,6 @@
 //! What the fediverse sees: ids ([`urls`]), documents ([`objects`]), the HTTP routes that serve
 //! them ([`routes`]), discovery ([`wellknown`]) and actor keys ([`keys`]); what it sends us
-//! ([`inbox`]), checked with [`signatures`], replies to our threads ([`replies`]); and how we
+//! ([`inbox`]), checked with [`signatures`] by [`verify`], replies to our threads ([`replies`]); and how we
 //! reach other servers ([`fetch`]).
 
 pub mod fetch;
@@ -11,4 +11,5 @@ pub mod replies;
 pub mod routes;
 pub mod signatures;
 pub mod urls;
+pub mod verify;
 pub mod wellknown;

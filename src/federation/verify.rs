@@ -1,0 +1,74 @@
+//! Who sent an inbox request: its HTTP signature is checked against the signer's key, fetched
+//! from the signer's server and kept (refetched once when a signature fails, for rotated keys).
+//! A request signed for another host, or seen before (a replay), is refused. Every failure is a
+//! 401, so a sender that "double-knocks" can retry in another signature format.
+
+use axum::http::{HeaderMap, Method, Uri};
+use url::Url;
+
+use super::fetch;
+use super::inbox::unauthorized;
+use super::signatures::{self, SignatureError};
+use crate::http::error::AppError;
+use crate::startup::AppState;
+use crate::store::federation::RemoteActor;
+
+/// A stored key is trusted this long before the actor is fetched again.
+const KEY_FRESH_FOR: chrono::Duration = chrono::Duration::hours(24);
+
+/// Checks the request's signature and returns the remote actor that made it.
+pub async fn signer(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<RemoteActor, AppError> {
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    check_host(state, headers)?;
+    let (params, signed) = signatures::check_request(method.as_str(), path, headers, Some(body), chrono::Utc::now())
+        .map_err(|e| unauthorized(e.to_string()))?;
+    if state.seen_signatures.contains_key(&params.signature) {
+        return Err(unauthorized("this signed request was received before (a replay)"));
+    }
+    let owner = Url::parse(params.key_owner_url()).map_err(|_| unauthorized("the keyId is not a URL"))?;
+    let cached = state
+        .store
+        .remote_actor_by_key(&params.key_id)
+        .await?
+        .filter(|a| chrono::Utc::now() - a.fetched_at < KEY_FRESH_FOR);
+    if let Some(actor) = cached {
+        if let Some(pem) = &actor.public_key_pem {
+            if signatures::verify(&params, &signed, pem).is_ok() {
+                state.seen_signatures.insert(params.signature, ());
+                return Ok(actor);
+            }
+        }
+    }
+    // Unknown, stale or rotated: fetch the key's owner and try once more.
+    let actor = fetch::fetch_actor(&state.client, &owner, Some(&state.site_key), state.config.dev)
+        .await
+        .map_err(|e| unauthorized(format!("cannot get the signer's key: {e}")))?;
+    if actor.key_id.as_deref() != Some(params.key_id.as_str()) {
+        return Err(unauthorized(format!("{} does not publish the key {}", actor.ap_id, params.key_id)));
+    }
+    let pem = actor.public_key_pem.as_deref().ok_or_else(|| unauthorized("the signer publishes no key"))?;
+    signatures::verify(&params, &signed, pem).map_err(|e: SignatureError| unauthorized(e.to_string()))?;
+    state.store.upsert_remote_actor(&actor).await?;
+    state.seen_signatures.insert(params.signature, ());
+    Ok(actor)
+}
+
+/// The request must have been meant for us: its `Host` (which the signature covers) is our
+/// public host, so a request signed for another server cannot be replayed here.
+fn check_host(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    let got = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
+    let ours = state.config.domain().to_ascii_lowercase();
+    let default_port = if state.config.public_url.scheme() == "https" { ":443" } else { ":80" };
+    if got == ours || got.strip_suffix(default_port) == Some(ours.as_str()) {
+        Ok(())
+    } else {
+        Err(unauthorized(format!("the request is for host '{got}', not for {ours}")))
+    }
+}
+
