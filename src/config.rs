@@ -50,6 +50,30 @@ impl SiteActorType {
     }
 }
 
+/// How replies from the fediverse are shown: at once, or once an admin approves them.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyPolicy {
+    Open,
+    Hold,
+}
+
+impl ReplyPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyPolicy::Open => "open",
+            ReplyPolicy::Hold => "hold",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<ReplyPolicy> {
+        match stored {
+            "open" => Some(ReplyPolicy::Open),
+            "hold" => Some(ReplyPolicy::Hold),
+            _ => None,
+        }
+    }
+}
+
 #[derive(clap::Args, Clone)]
 pub struct Config {
     /// Base URL the fediverse sees (scheme, host, optional port).
@@ -108,6 +132,22 @@ pub struct Config {
     /// `0` stops this process from sending deliveries (it still queues them for others).
     #[arg(long, global = true, env = "THREADBRIDGE_DELIVERY_WORKER", default_value = "1", value_parser = parse_flag, action = clap::ArgAction::Set)]
     pub delivery_worker: bool,
+    /// Replies from the fediverse: `open` (shown at once) or `hold` (pending until approved);
+    /// an article's own policy overrides it.
+    #[arg(long, global = true, env = "THREADBRIDGE_REPLY_POLICY", value_enum, default_value = "open")]
+    pub reply_policy: ReplyPolicy,
+    /// Where the site is told of new, edited and deleted federated replies (POST, JSON).
+    #[arg(long, global = true, env = "THREADBRIDGE_WEBHOOK_URL")]
+    pub webhook_url: Option<Url>,
+    /// The HMAC-SHA256 key that signs webhook requests (`X-Threadbridge-Signature`).
+    #[arg(long, global = true, env = "THREADBRIDGE_WEBHOOK_SECRET")]
+    pub webhook_secret: Option<String>,
+    /// Inbox requests per second each server may send (`0`: no limit); above it, 429.
+    #[arg(long, global = true, env = "THREADBRIDGE_INBOX_RATE", default_value_t = 100)]
+    pub inbox_rate: u32,
+    /// How many inbox requests a server may send at once before its rate applies.
+    #[arg(long, global = true, env = "THREADBRIDGE_INBOX_BURST", default_value_t = 1000)]
+    pub inbox_burst: u32,
     /// `1` allows `http://` and loopback peers, for tests and local demos.
     #[arg(long, global = true, env = "THREADBRIDGE_DEV", default_value = "0", value_parser = parse_flag, action = clap::ArgAction::Set)]
     pub dev: bool,
@@ -178,6 +218,11 @@ impl std::fmt::Debug for Config {
             .field("delivery_per_server", &self.delivery_per_server)
             .field("delivery_lease_seconds", &self.delivery_lease_seconds)
             .field("delivery_worker", &self.delivery_worker)
+            .field("inbox_rate", &self.inbox_rate)
+            .field("inbox_burst", &self.inbox_burst)
+            .field("reply_policy", &self.reply_policy)
+            .field("webhook_url", &self.webhook_url.as_ref().map(Url::as_str))
+            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "<redacted>"))
             .field("dev", &self.dev)
             .finish_non_exhaustive()
     }

@@ -10,6 +10,7 @@
 //! - [`delivery`]: the durable outbox: fan-out, the worker that signs and sends, retries.
 //! - [`domain`]: articles, comments, threads, usernames and HTML, as pure logic.
 //! - [`store`]: the `Store` interface with its SQLite and PostgreSQL implementations.
+//! - [`webhook`]: what the site is told of federated replies, signed, retried.
 
 pub mod admin;
 pub mod config;
@@ -19,3 +20,4 @@ pub mod federation;
 pub mod http;
 pub mod startup;
 pub mod store;
+pub mod webhook;

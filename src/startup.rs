@@ -11,6 +11,7 @@ use crate::delivery::{self, Worker};
 use crate::domain::LocalActor;
 use crate::federation::fetch;
 use crate::federation::keys;
+use crate::federation::limits::RateLimiter;
 use crate::federation::objects::Renderer;
 use crate::federation::signatures::SigningKey;
 use crate::federation::urls::Urls;
@@ -29,10 +30,14 @@ pub struct AppState {
     pub cache: Arc<DocumentCache>,
     /// Wakes the delivery worker when something was queued.
     pub outbox: Arc<Notify>,
+    /// Wakes the webhook worker when an event was queued.
+    pub webhook: Arc<Notify>,
     /// The client for fetching remote documents (see `federation::fetch`).
     pub client: reqwest::Client,
     /// The site actor's key, which signs our fetches.
     pub site_key: Arc<SigningKey>,
+    /// Inbox requests per server (see `federation::limits`).
+    pub inbox_limiter: RateLimiter,
     /// Signatures the inbox accepted lately: the same signed request again is a replay.
     pub seen_signatures: moka::sync::Cache<Vec<u8>, ()>,
 }
@@ -84,6 +89,7 @@ impl Application {
             .time_to_live(std::time::Duration::from_secs(2 * 3600 + 600))
             .build();
         let outbox = Arc::new(Notify::new());
+        let inbox_limiter = RateLimiter::new(config.inbox_rate, config.inbox_burst);
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -91,6 +97,8 @@ impl Application {
             site: Arc::new(site),
             cache,
             outbox,
+            webhook: Arc::new(Notify::new()),
+            inbox_limiter,
             client,
             site_key,
             seen_signatures,
@@ -115,9 +123,12 @@ impl Application {
             };
             tokio::spawn(Worker::new(self.state.clone(), settings).run())
         });
+        // The site's webhook is sent by the processes that send deliveries.
+        let webhook = (config.delivery_worker && config.webhook_url.is_some())
+            .then(|| tokio::spawn(crate::webhook::run(self.state.clone())));
         let app = crate::http::router(self.state);
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
-        if let Some(worker) = worker {
+        for worker in [worker, webhook].into_iter().flatten() {
             worker.abort();
         }
         served

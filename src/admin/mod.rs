@@ -1,7 +1,9 @@
 //! The admin API the site drives: articles, comments and threads under the site's own keys.
 //! Every route takes [`Admin`] (the bearer token) and JSON bodies through [`AppJson`].
 
+pub mod blocks;
 pub mod federation;
+pub mod moderation;
 pub mod views;
 
 use std::time::Duration;
@@ -24,6 +26,8 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         .route("/api/admin/articles/{key}", put(put_article).delete(delete_article).get(get_article))
         .route("/api/admin/articles/{key}/thread", get(get_thread))
         .route("/api/admin/articles/{key}/comments/{ckey}", put(put_comment).delete(delete_comment))
+        .merge(moderation::router())
+        .merge(blocks::router())
         .layer(DefaultBodyLimit::max(max_body_bytes))
 }
 
@@ -79,7 +83,14 @@ async fn get_thread(_: Admin, State(state): State<AppState>, AppPath(key): AppPa
                 .thread(&key)
                 .await?
                 .ok_or_else(|| AppError::not_found(format!("article '{key}' does not exist")))?;
-            let view = views::thread(&state.renderer(), &thread.article, &thread.comments);
+            let reactions = state
+                .store
+                .reaction_counts(thread.article.id)
+                .await?
+                .into_iter()
+                .map(|r| (r.comment_id, views::Reactions { likes: r.likes, announces: r.announces }))
+                .collect();
+            let view = views::thread(&state.renderer(), &thread.article, &thread.comments, &reactions);
             // Sized up front: a long thread's JSON is megabytes, and doubling copies it each time.
             let estimate = thread.comments.iter().map(|c| c.content.as_str().len() + 512).sum::<usize>();
             let mut body = Vec::with_capacity(estimate + 4096);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{Article, Comment, CommentAuthor, Image, Key, Origin, Status, Tag};
+use crate::domain::{Article, Comment, CommentAuthor, Image, Key, Origin, RemoteDetails, Status, Tag};
 use crate::federation::objects::Renderer;
 
 #[derive(Serialize)]
@@ -37,6 +37,16 @@ pub struct ArticleView<'a> {
     pub sensitive: bool,
     /// `published` or `deleted`.
     pub status: &'static str,
+    /// Likes and boosts from the fediverse (in the thread endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reactions: Option<Reactions>,
+}
+
+/// How many accounts liked and boosted an article or comment.
+#[derive(Serialize, Clone, Copy, Default)]
+pub struct Reactions {
+    pub likes: i64,
+    pub announces: i64,
 }
 
 #[derive(Serialize)]
@@ -55,6 +65,12 @@ pub struct CommentView<'a> {
     pub depth: usize,
     /// The comment on the site's page.
     pub url: String,
+    /// Federated replies: the content warning, language, where the author's server shows it,
+    /// and media (links only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<&'a RemoteDetails>,
+    pub likes: i64,
+    pub announces: i64,
 }
 
 #[derive(Serialize)]
@@ -85,6 +101,7 @@ pub fn article<'a>(render: &Renderer<'_>, article: &'a Article) -> ArticleView<'
         language: article.language.clone(),
         sensitive: article.sensitive,
         status: if article.deleted_at.is_some() { "deleted" } else { "published" },
+        reactions: None,
     }
 }
 
@@ -116,16 +133,33 @@ pub fn comment<'a>(render: &Renderer<'_>, article: &Article, comment: &'a Commen
         updated: comment.updated,
         depth,
         url: render.comment_url(article, comment),
+        remote: comment.remote.as_ref().filter(|_| !comment.is_deleted()),
+        likes: 0,
+        announces: 0,
     }
 }
 
-pub fn thread<'a>(render: &Renderer<'_>, article_value: &'a Article, comments: &'a [Comment]) -> ThreadView<'a> {
+/// The whole thread, with each item's likes and boosts (`reactions`, by comment id; None: the
+/// article).
+pub fn thread<'a>(
+    render: &Renderer<'_>,
+    article_value: &'a Article,
+    comments: &'a [Comment],
+    reactions: &HashMap<Option<i64>, Reactions>,
+) -> ThreadView<'a> {
     let depths: HashMap<i64, usize> = crate::domain::thread::depths(comments);
+    let mut article_view = article(render, article_value);
+    article_view.reactions = Some(reactions.get(&None).copied().unwrap_or_default());
     ThreadView {
-        article: article(render, article_value),
+        article: article_view,
         comments: comments
             .iter()
-            .map(|c| comment(render, article_value, c, depths.get(&c.id).copied().unwrap_or(1)))
+            .map(|c| {
+                let mut view = comment(render, article_value, c, depths.get(&c.id).copied().unwrap_or(1));
+                let counts = reactions.get(&Some(c.id)).copied().unwrap_or_default();
+                (view.likes, view.announces) = (counts.likes, counts.announces);
+                view
+            })
             .collect(),
     }
 }

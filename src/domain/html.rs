@@ -70,6 +70,14 @@ pub fn sanitize(html: &str) -> SafeHtml {
     SafeHtml(SANITIZER.clean(html).to_string())
 }
 
+/// The text of untrusted HTML (or text), without any markup: for names and content warnings
+/// that are shown as plain text. Control characters go; at most `max` characters are kept.
+pub fn plain_text(html: &str, max: usize) -> String {
+    static TEXT_ONLY: LazyLock<ammonia::Builder<'static>> = LazyLock::new(ammonia::Builder::empty);
+    let text = html_unescape_basic(&TEXT_ONLY.clean(html).to_string());
+    text.chars().filter(|c| !c.is_control() || *c == '\n').take(max).collect::<String>().trim().to_string()
+}
+
 /// Escapes text for use inside HTML elements and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -193,6 +193,15 @@ pub enum Status {
 }
 
 impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Visible => "visible",
+            Status::Pending => "pending",
+            Status::Rejected => "rejected",
+            Status::Deleted => "deleted",
+        }
+    }
+
     pub fn parse(stored: &str) -> Status {
         match stored {
             "pending" => Status::Pending,
@@ -243,6 +252,30 @@ pub struct Comment {
     pub deleted_at: Option<DateTime<Utc>>,
     /// The ActivityPub id of a remote comment; local ids are derived from keys.
     pub remote_ap_id: Option<String>,
+    /// What a federated reply carries besides its content (None for the site's comments).
+    pub remote: Option<RemoteDetails>,
+}
+
+/// A federated reply's content warning, language, page on its server and media.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, serde::Deserialize)]
+pub struct RemoteDetails {
+    /// Plain text.
+    pub summary: Option<String>,
+    pub language: Option<String>,
+    /// Where the author's server shows it (http or https).
+    pub url: Option<String>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A media attachment of a federated reply (kept as a link; never fetched).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Attachment {
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The description (alt text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl Comment {

@@ -2,10 +2,14 @@
 //!
 //! Every request must be signed (see [`signatures`]) by the activity's own `actor`, whose key is
 //! fetched from its server (and kept; refetched once when a signature fails, for rotated
-//! keys). Handled here: `Follow` (answered with a signed `Accept`, delivered like any
-//! activity), `Undo` of a Follow, and `Move` of a follower; `Create` of a reply goes to
-//! [`super::replies`]. Anything else is acknowledged with
-//! 202 and logged. Refusals answer a 4xx with `{"error": ...}` and are logged; nothing a refused
+//! keys). Before that, the request's JSON shape is checked ([`limits`]), the sending server's
+//! rate, and whether it is blocked. Each activity id is processed once (a `Follow` excepted:
+//! it is answered again).
+//!
+//! Handled here: `Follow` (answered with a signed `Accept`, delivered like any activity),
+//! `Undo` (of a Follow or a reaction), `Move` of a follower; `Create`, `Update` and `Delete` of
+//! replies go to [`super::replies`], `Like`/`Announce`/`Flag` to [`super::reactions`]. Anything
+//! else is acknowledged with 202 and logged. Refusals answer a 4xx with `{"error": ...}` and are logged; nothing a refused
 //! request asks for is stored (a signer's verified key is kept, as a cache). A signed request
 //! from a server marked unavailable shows it is back: deliveries to it resume.
 
@@ -21,11 +25,13 @@ use url::Url;
 use super::fetch::{self, same_origin};
 use super::objects::document;
 use super::signatures;
+use super::{limits, reactions};
 use crate::domain::LocalActor;
 use crate::http::error::AppError;
 use crate::http::extract::AppPath;
 use crate::startup::AppState;
 use crate::store::federation::{DirectActivity, NewFollower, RemoteActor};
+use crate::store::inbound::ReactionKind;
 
 /// The largest activity accepted.
 pub const MAX_INBOX_BYTES: usize = 1024 * 1024;
@@ -100,30 +106,53 @@ async fn receive(
     if !activity.is_object() {
         return Err(AppError::bad_request("the body is not a JSON object"));
     }
+    limits::check_shape(&activity).map_err(AppError::bad_request)?;
     let kind = activity.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
     let actor_id = id_of(activity.get("actor")).ok_or_else(|| AppError::bad_request("the activity has no actor"))?;
+    let actor_url = Url::parse(actor_id).map_err(|_| AppError::bad_request("the actor is not a URL"))?;
+    let host = actor_url.host_str().unwrap_or_default();
+    if let Err(wait) = state.inbox_limiter.check(host) {
+        return Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many requests from {host}"))
+            .with_retry_after(wait));
+    }
+    // Before the signer's key is fetched: nothing is fetched from a blocked server.
+    if state.store.block_for(host, Some(actor_id)).await?.is_some_and(|b| b.suspends()) {
+        return Err(AppError::new(StatusCode::FORBIDDEN, format!("{actor_id} is blocked here")));
+    }
     let signer = super::verify::signer(state, method, uri, headers, body).await?;
     if signer.ap_id != actor_id {
         return Err(unauthorized(format!("signed by {}, not by the activity's actor {actor_id}", signer.ap_id)));
     }
-    let actor_url = Url::parse(actor_id).map_err(|_| AppError::bad_request("the actor is not a URL"))?;
     state.store.server_is_back(&signatures::host_header(&actor_url)).await?;
-    if let Some(id) = activity.get("id").and_then(Value::as_str) {
+    let activity_id = activity.get("id").and_then(Value::as_str);
+    if let Some(id) = activity_id {
         let same = Url::parse(id).map(|id| same_origin(&id, &actor_url)).unwrap_or(false);
         if !same {
             return Err(AppError::bad_request("the activity's id is not on its actor's server"));
         }
-    }
-    match kind.as_str() {
-        "Follow" => follow(state, inbox_owner, &signer, &activity).await,
-        "Undo" => undo(state, &signer, &activity).await,
-        "Move" => move_follower(state, &signer, &activity).await,
-        "Create" => super::replies::create(state, &signer, &activity).await,
-        other => {
-            tracing::info!(kind = other, actor = actor_id, "activity ignored: not handled yet");
-            Ok(())
+        // A Follow is answered every time (its Accept may have been lost); the rest once.
+        if kind != "Follow" && state.store.activity_seen(id).await? {
+            tracing::info!(id, kind, "activity ignored: processed before");
+            return Ok(());
         }
     }
+    match kind.as_str() {
+        "Follow" => follow(state, inbox_owner, &signer, &activity).await?,
+        "Undo" => undo(state, &signer, &activity).await?,
+        "Move" => move_follower(state, &signer, &activity).await?,
+        "Create" => super::replies::create(state, &signer, &activity).await?,
+        "Update" => super::replies::update(state, &signer, &activity).await?,
+        "Delete" => super::replies::delete(state, &signer, &activity).await?,
+        "Like" | "EmojiReact" => reactions::react(state, &signer, &activity, ReactionKind::Like).await?,
+        "Announce" => reactions::react(state, &signer, &activity, ReactionKind::Announce).await?,
+        "Flag" => reactions::flag(state, &signer, &activity).await?,
+        "Accept" | "Reject" => tracing::info!(kind, actor = actor_id, "noted: threadbridge follows no one"),
+        other => tracing::info!(kind = other, actor = actor_id, "activity ignored: not handled"),
+    }
+    if let Some(id) = activity_id {
+        state.store.record_activity(id).await?;
+    }
+    Ok(())
 }
 
 /// The local actor a Follow (or the Follow inside an Undo) is for.
@@ -204,11 +233,22 @@ async fn undo(state: &AppState, signer: &RemoteActor, activity: &Value) -> Resul
             let removed = state.store.remove_follower(followed.id, &signer.ap_id).await?;
             tracing::info!(follower = %signer.ap_id, followed = %followed.username, removed, "unfollowed");
         }
-        Value::String(follow_id) => {
-            let removed = state.store.remove_follow(&signer.ap_id, follow_id).await?;
-            tracing::info!(follower = %signer.ap_id, removed, "unfollowed (by Follow id)");
+        Value::String(id) => {
+            // An id alone: the Follow or the reaction it names.
+            if !reactions::undo(state, signer, object).await? {
+                let removed = state.store.remove_follow(&signer.ap_id, id).await?;
+                tracing::info!(follower = %signer.ap_id, removed, "unfollowed (by Follow id)");
+            }
         }
-        _ => tracing::info!(actor = %signer.ap_id, "Undo ignored: not of a Follow"),
+        Value::Object(inner)
+            if matches!(inner.get("type").and_then(Value::as_str), Some("Like" | "EmojiReact" | "Announce")) =>
+        {
+            if id_of(inner.get("actor")).is_some_and(|a| a != signer.ap_id) {
+                return Err(AppError::new(StatusCode::FORBIDDEN, "only its actor can undo a reaction"));
+            }
+            reactions::undo(state, signer, object).await?;
+        }
+        _ => tracing::info!(actor = %signer.ap_id, "Undo ignored: not of a Follow or a reaction"),
     }
     Ok(())
 }

@@ -6,8 +6,11 @@
 pub mod fetch;
 pub mod inbox;
 pub mod keys;
+pub mod limits;
 pub mod objects;
+pub mod reactions;
 pub mod replies;
+pub mod rfc9421;
 pub mod routes;
 pub mod signatures;
 pub mod urls;

@@ -414,6 +414,7 @@ mod tests {
             updated: None,
             deleted_at: None,
             remote_ap_id: None,
+            remote: None,
         };
         let note = render.comment(&article, &comment, &author, RepliesPreview { item_ids: vec![], has_more: false });
         assert_eq!(note["inReplyTo"], "https://mastodon.example/users/alice/statuses/1");

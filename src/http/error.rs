@@ -11,11 +11,17 @@ use crate::store::StoreError;
 pub struct AppError {
     pub status: StatusCode,
     pub message: String,
+    /// Answered as `Retry-After` (seconds), with a 429 or 503.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl AppError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> AppError {
-        AppError { status, message: message.into() }
+        AppError { status, message: message.into(), retry_after: None }
+    }
+
+    pub fn with_retry_after(self, wait: std::time::Duration) -> AppError {
+        AppError { retry_after: Some(wait), ..self }
     }
 
     pub fn bad_request(message: impl Into<String>) -> AppError {
@@ -51,7 +57,12 @@ impl From<StoreError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+        let mut response = (self.status, Json(serde_json::json!({ "error": self.message }))).into_response();
+        if let Some(wait) = self.retry_after {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

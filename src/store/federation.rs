@@ -39,21 +39,6 @@ pub struct Follower {
     pub since: DateTime<Utc>,
 }
 
-/// A reply from the fediverse to an item of one of our threads, sanitised, ready to store.
-#[derive(Debug, Clone)]
-pub struct RemoteReply {
-    /// The thread key it is stored under (derived from its id).
-    pub key: String,
-    pub ap_id: String,
-    pub author_ap_id: String,
-    pub author_name: String,
-    pub author_handle: String,
-    pub author_url: String,
-    /// Sanitised HTML.
-    pub content: String,
-    pub published: DateTime<Utc>,
-}
-
 /// A remote actor as last fetched.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteActor {
@@ -189,14 +174,6 @@ pub trait FederationStore: Send + Sync {
     /// The distinct delivery addresses of the followers of these actors: the shared inbox
     /// when the follower has one, its own inbox otherwise.
     async fn follower_inboxes(&self, actor_ids: &[i64]) -> StoreResult<Vec<String>>;
-
-    /// Stores a federated reply under `parent_id` (None: the article), once: a reply already
-    /// stored (the same id) is left as it is. True when it is new.
-    async fn add_remote_reply(&self, article_id: i64, parent_id: Option<i64>, reply: &RemoteReply)
-        -> StoreResult<bool>;
-
-    /// The article key and comment key of a stored federated reply, by its id.
-    async fn remote_reply_item(&self, ap_id: &str) -> StoreResult<Option<(Key, Key)>>;
 
     async fn upsert_remote_actor(&self, actor: &RemoteActor) -> StoreResult<()>;
 

@@ -37,7 +37,7 @@ macro_rules! federation_store {
             use crate::domain::Key;
             use crate::store::federation::{
                 ActivityToFanOut, ClaimedDelivery, Delivery, DeliveryState, DirectActivity, FederationStore, Follower, NewFollower,
-                OutboxCounts, OutgoingActivity, Outcome, RemoteActor, RemoteReply,
+                OutboxCounts, OutgoingActivity, Outcome, RemoteActor,
             };
             use crate::store::federation_sql::limit_offset;
             use crate::store::{Page, StoreResult};
@@ -276,58 +276,6 @@ macro_rules! federation_store {
                         .fetch_optional(&self.pool)
                         .await?;
                     Ok(row.as_ref().map(remote_actor_from_row).transpose()?)
-                }
-
-                async fn add_remote_reply(
-                    &self,
-                    article_id: i64,
-                    parent_id: Option<i64>,
-                    reply: &RemoteReply,
-                ) -> StoreResult<bool> {
-                    let mut tx = self.begin_write().await?;
-                    let inserted = sqlx::query(
-                        "INSERT INTO comments (article_id, key, parent_id, origin, status, remote_ap_id, \
-                         remote_author_ap_id, remote_author_name, remote_author_handle, remote_author_url, content, \
-                         published, created_at) VALUES ($1, $2, $3, 'remote', 'visible', $4, $5, $6, $7, $8, $9, $10, $11) \
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(article_id)
-                    .bind(&reply.key)
-                    .bind(parent_id)
-                    .bind(&reply.ap_id)
-                    .bind(&reply.author_ap_id)
-                    .bind(&reply.author_name)
-                    .bind(&reply.author_handle)
-                    .bind(&reply.author_url)
-                    .bind(&reply.content)
-                    .bind(reply.published)
-                    .bind(Utc::now())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if inserted > 0 {
-                        sqlx::query("UPDATE articles SET version = version + 1 WHERE id = $1")
-                            .bind(article_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    tx.commit().await?;
-                    Ok(inserted > 0)
-                }
-
-                async fn remote_reply_item(&self, ap_id: &str) -> StoreResult<Option<(Key, Key)>> {
-                    let row = sqlx::query(
-                        "SELECT a.key AS article_key, c.key AS comment_key FROM comments c \
-                         JOIN articles a ON a.id = c.article_id WHERE c.remote_ap_id = $1",
-                    )
-                    .bind(ap_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    Ok(row
-                        .map(|r| -> Result<(Key, Key), sqlx::Error> {
-                            Ok((Key::from_store(r.try_get("article_key")?), Key::from_store(r.try_get("comment_key")?)))
-                        })
-                        .transpose()?)
                 }
 
                 async fn remote_actor_by_key(&self, key_id: &str) -> StoreResult<Option<RemoteActor>> {

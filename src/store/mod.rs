@@ -9,7 +9,13 @@
 mod sql;
 #[macro_use]
 mod federation_sql;
+#[macro_use]
+mod inbound_sql;
+#[macro_use]
+mod moderation_sql;
 pub mod federation;
+pub mod inbound;
+pub mod moderation;
 mod postgres;
 mod sqlite;
 mod thread_rows;
@@ -21,6 +27,8 @@ use async_trait::async_trait;
 use crate::domain::{Article, ArticleDraft, Comment, CommentDraft, ItemRef, Key, LocalActor, Upserted};
 
 pub use federation::FederationStore;
+pub use inbound::InboundStore;
+pub use moderation::ModerationStore;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -73,9 +81,10 @@ pub struct Stats {
 }
 
 /// Everything the service keeps: articles and threads here, followers and the outbox in
-/// [`FederationStore`].
+/// [`FederationStore`], what the fediverse sends us in [`InboundStore`], what the admin decides
+/// about it (moderation, reports, blocks, the webhook queue) in [`ModerationStore`].
 #[async_trait]
-pub trait Store: FederationStore + Send + Sync + 'static {
+pub trait Store: FederationStore + InboundStore + ModerationStore + Send + Sync + 'static {
     /// Applies the back-end's migrations.
     async fn migrate(&self) -> StoreResult<()>;
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::domain::html::SafeHtml;
-use crate::domain::{Comment, CommentAuthor, Key, LocalActor, Origin, ParentRef, Status};
+use crate::domain::{Comment, CommentAuthor, Key, LocalActor, Origin, ParentRef, RemoteDetails, Status};
 
 /// The columns the thread query aggregates, in this order (see `thread_row_values!`).
 #[derive(Debug, Deserialize)]
@@ -30,7 +30,27 @@ pub struct ThreadRow(
     Option<String>,        // remote_author_name
     Option<String>,        // remote_author_handle
     Option<String>,        // remote_author_url
+    Option<String>,        // summary
+    Option<String>,        // language
+    Option<String>,        // remote_url
+    String,                // attachments (JSON)
 );
+
+/// A federated reply's details, as stored; None for the site's comments.
+pub fn remote_details(
+    origin: Origin,
+    summary: Option<String>,
+    language: Option<String>,
+    url: Option<String>,
+    attachments: &str,
+) -> Option<RemoteDetails> {
+    (origin == Origin::Remote).then(|| RemoteDetails {
+        summary,
+        language,
+        url,
+        attachments: serde_json::from_str(attachments).unwrap_or_default(),
+    })
+}
 
 /// Parses the aggregated JSON (`None`: PostgreSQL's aggregate over no rows).
 pub fn parse(json: Option<&str>) -> Result<Vec<ThreadRow>, serde_json::Error> {
@@ -75,6 +95,7 @@ pub fn assemble(rows: Vec<ThreadRow>, authors: &HashMap<i64, LocalActor>) -> Vec
                 published: r.7,
                 updated: r.8,
                 deleted_at: r.9,
+                remote: remote_details(origin, r.16, r.17, r.18, &r.19),
                 remote_ap_id: r.11,
             }
         })
