@@ -5,7 +5,8 @@
 //!
 //! - `GET /api/admin/blocks`: `{"domains": [...], "actors": [...]}`
 //! - `PUT|DELETE /api/admin/blocks/domains/{domain}`, PUT body optional
-//!   `{"severity": "suspend"|"silence", "reason": "..."}`
+//!   `{"severity": "suspend"|"silence", "reason": "..."}`: severity defaults to suspend, a
+//!   reason left out stays as it was
 //! - `PUT|DELETE /api/admin/blocks/actors`, body `{"actor": "<actor id>", "severity"?, "reason"?}`
 //!   (an actor id in a path would need double escaping; a body keeps it as it is)
 //! - `POST /api/admin/blocks/import`: a Mastodon domain blocklist (CSV)
@@ -129,15 +130,17 @@ fn parse_severity(raw: Option<&str>) -> Result<Severity, String> {
     }
 }
 
-fn parse_reason(raw: Option<String>) -> Result<String, String> {
-    let reason = raw.unwrap_or_default().trim().to_string();
+/// A reason, when one is given (None keeps the stored one).
+fn parse_reason(raw: Option<String>) -> Result<Option<String>, String> {
+    let Some(raw) = raw else { return Ok(None) };
+    let reason = raw.trim().to_string();
     if reason.chars().count() > MAX_REASON_CHARS {
         return Err(format!("reason is longer than {MAX_REASON_CHARS} characters"));
     }
     if reason.chars().any(|c| c.is_control() && c != '\n') {
         return Err("reason must not contain control characters".into());
     }
-    Ok(reason)
+    Ok(Some(reason))
 }
 
 /// A body, or the reason it could not be read (too large) in our error format.
@@ -155,7 +158,10 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> AppResult<Bytes> {
 
 /// A JSON body that may be left out (empty): `Content-Type: application/json` when there is
 /// one; syntax errors 400, wrong shapes 422, as `AppJson` answers.
-fn optional_json<T: DeserializeOwned + Default>(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> AppResult<T> {
+fn optional_json<T: DeserializeOwned + Default>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<T> {
     let body = body_bytes(body)?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
@@ -163,7 +169,10 @@ fn optional_json<T: DeserializeOwned + Default>(headers: &HeaderMap, body: Resul
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let media = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     if media != "application/json" && !media.ends_with("+json") {
-        return Err(AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as Content-Type: application/json"));
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as Content-Type: application/json",
+        ));
     }
     serde_json::from_slice(&body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => AppError::unprocessable(format!("invalid body: {e}")),
@@ -361,7 +370,8 @@ pub fn parse_blocklist(text: &str) -> Result<Blocklist, String> {
     let records = csv_records(text)?;
     let mut rows = records.into_iter();
     let (_, header) = rows.next().ok_or("the blocklist is empty")?;
-    let names: Vec<String> = header.iter().map(|h| h.trim().trim_start_matches('#').trim().to_ascii_lowercase()).collect();
+    let names: Vec<String> =
+        header.iter().map(|h| h.trim().trim_start_matches('#').trim().to_ascii_lowercase()).collect();
     let column = |name: &str| names.iter().position(|n| n == name);
     let domain_at = column("domain")
         .ok_or("the first line must be a header naming the columns, with #domain (as Mastodon exports it)")?;
@@ -392,7 +402,8 @@ pub fn parse_blocklist(text: &str) -> Result<Blocklist, String> {
             list.skipped += 1;
             continue;
         }
-        let parsed = parse_domain(domain).and_then(|target| Ok((target, parse_reason(Some(field(reason_at).into()))?)));
+        let reason = reason_at.map(|at| field(Some(at)).to_string());
+        let parsed = parse_domain(domain).and_then(|target| Ok((target, parse_reason(reason)?)));
         match parsed {
             Ok((target, reason)) => list.blocks.push(NewBlock { kind: BlockKind::Domain, target, severity, reason }),
             Err(error) => list.invalid.push(InvalidRow { line, error }),
@@ -455,7 +466,8 @@ mod tests {
         assert_eq!(parse_domain(" Spam.EXAMPLE. ").as_deref(), Ok("spam.example"));
         assert_eq!(parse_domain("bücher.example").as_deref(), Ok("xn--bcher-kva.example"));
         assert_eq!(parse_domain("127.0.0.1").as_deref(), Ok("127.0.0.1"));
-        for bad in ["", "https://spam.example", "spam.example/path", "spam.example:443", "a b.example", "*.example", "a..b"]
+        for bad in
+            ["", "https://spam.example", "spam.example/path", "spam.example:443", "a b.example", "*.example", "a..b"]
         {
             assert!(parse_domain(bad).is_err(), "{bad:?} accepted");
         }
@@ -498,7 +510,7 @@ mod tests {
                    short.example,suspend\n";
         let list = parse_blocklist(csv).expect("read");
         let targets: Vec<(&str, Severity, &str)> =
-            list.blocks.iter().map(|b| (b.target.as_str(), b.severity, b.reason.as_str())).collect();
+            list.blocks.iter().map(|b| (b.target.as_str(), b.severity, b.reason.as_deref().unwrap_or("?"))).collect();
         assert_eq!(
             targets,
             vec![("spam.example", Severity::Suspend, "Spam, lots"), ("loud.example", Severity::Silence, "")]

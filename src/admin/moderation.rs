@@ -120,7 +120,9 @@ fn parse_policy(body: &Value) -> AppResult<Option<ReplyPolicy>> {
         return Err(AppError::unprocessable(format!("unknown field '{other}': the body is {{\"policy\": ...}}")));
     }
     match fields.get("policy") {
-        None => Err(AppError::unprocessable("missing field 'policy' (\"open\", \"hold\", or null for the site default)")),
+        None => {
+            Err(AppError::unprocessable("missing field 'policy' (\"open\", \"hold\", or null for the site default)"))
+        }
         Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => ReplyPolicy::parse(s)
             .map(Some)
@@ -301,8 +303,11 @@ async fn reports(_: Admin, State(state): State<AppState>, AppQuery(q): AppQuery<
 }
 
 async fn close_report(_: Admin, State(state): State<AppState>, AppPath(id): AppPath<i64>) -> AppResult<Response> {
-    let report =
-        state.store.close_report(id).await?.ok_or_else(|| AppError::not_found(format!("report {id} does not exist")))?;
+    let report = state
+        .store
+        .close_report(id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("report {id} does not exist")))?;
     tracing::info!(report = id, "report closed");
     Ok(Json(ReportView::from(report)).into_response())
 }
@@ -326,7 +331,8 @@ struct EventView {
 
 impl From<QueuedEvent> for EventView {
     fn from(e: QueuedEvent) -> EventView {
-        let next_attempt_at = (e.state == "pending").then(|| DateTime::from_timestamp_millis(e.next_attempt_ms)).flatten();
+        let next_attempt_at =
+            (e.state == "pending").then(|| DateTime::from_timestamp_millis(e.next_attempt_ms)).flatten();
         EventView {
             id: e.id,
             event: e.event,

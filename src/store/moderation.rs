@@ -135,7 +135,8 @@ pub struct NewBlock {
     pub kind: BlockKind,
     pub target: String,
     pub severity: Severity,
-    pub reason: String,
+    /// None: the reason stored stays (empty for a new block).
+    pub reason: Option<String>,
 }
 
 /// A stored block.
@@ -276,15 +277,24 @@ pub trait ModerationStore: Send + Sync {
     async fn blocks(&self) -> StoreResult<Vec<BlockEntry>>;
 
     /// Leases up to `limit` due pending webhook events until `lease_until_ms`, oldest first.
-    async fn claim_webhook_events(&self, now_ms: i64, lease_until_ms: i64, limit: i64) -> StoreResult<Vec<ClaimedEvent>>;
+    async fn claim_webhook_events(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedEvent>>;
 
     /// Records how an attempt ended, while its claim still holds (`Outcome::Released` puts it
     /// back without counting an attempt). False when the claim had run out.
     async fn record_webhook_outcome(&self, event: &ClaimedEvent, outcome: &Outcome) -> StoreResult<bool>;
 
     /// Webhook events, newest first; every state when `state` is None.
-    async fn webhook_events(&self, state: Option<DeliveryState>, offset: i64, limit: i64)
-        -> StoreResult<Page<QueuedEvent>>;
+    async fn webhook_events(
+        &self,
+        state: Option<DeliveryState>,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<Page<QueuedEvent>>;
 
     async fn webhook_event(&self, id: i64) -> StoreResult<Option<QueuedEvent>>;
 

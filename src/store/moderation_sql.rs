@@ -325,9 +325,14 @@ macro_rules! moderation_store {
                     .as_ref()
                     .map(block_from_row)
                     .transpose()?;
+                let reason = match (&block.reason, &before) {
+                    (Some(reason), _) => reason.clone(),
+                    (None, Some(b)) => b.reason.clone(),
+                    (None, None) => String::new(),
+                };
                 let outcome = match &before {
                     None => Upserted::Created,
-                    Some(b) if b.severity == block.severity && b.reason == block.reason => Upserted::Unchanged,
+                    Some(b) if b.severity == block.severity && b.reason == reason => Upserted::Unchanged,
                     Some(_) => Upserted::Updated,
                 };
                 if outcome != Upserted::Unchanged {
@@ -338,7 +343,7 @@ macro_rules! moderation_store {
                     .bind(block.kind.as_str())
                     .bind(&block.target)
                     .bind(block.severity.as_str())
-                    .bind(&block.reason)
+                    .bind(&reason)
                     .bind(Utc::now())
                     .execute(&mut **tx)
                     .await?;

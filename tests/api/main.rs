@@ -12,4 +12,6 @@ mod cli;
 mod delivery;
 mod discovery;
 mod following;
+mod moderation;
 mod thread;
+mod webhook;
