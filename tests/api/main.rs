@@ -2,6 +2,7 @@
 //! SQLite file and (when reachable) a real PostgreSQL database.
 
 mod helpers;
+mod inbound;
 mod peer;
 mod replies;
 
@@ -13,5 +14,6 @@ mod delivery;
 mod discovery;
 mod following;
 mod moderation;
+mod signatures_in;
 mod thread;
 mod webhook;

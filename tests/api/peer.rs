@@ -7,10 +7,13 @@
 //!   inbox (`POST /inbox`), verifies each one's draft-cavage HTTP signature, records it, and
 //!   answers as the test scripted (202 when verified and nothing was scripted, 401 otherwise);
 //! - it sends signed activities to threadbridge as one of its actors, and can spoil a request on
-//!   purpose (another actor's key, a wrong digest, no signature...).
+//!   purpose (another actor's key, a wrong digest, no signature...);
+//! - it can also sign the RFC 9421 way, as Fedify and WordPress do ([`Rfc9421`]), with its RSA
+//!   key or an Ed25519 key published as a FEP-521a `Multikey` ([`Peer::add_ed25519_key`]).
 //!
 //! Its signature code is written independently of threadbridge's: it uses the `rsa` crate where
-//! threadbridge uses aws-lc-rs, so each side checks the other.
+//! threadbridge uses aws-lc-rs, so each side checks the other (Ed25519 signing uses aws-lc-rs,
+//! but the RFC 9421 signature base, the multibase and the digests are built here).
 
 #![allow(dead_code)]
 
@@ -18,6 +21,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode, Uri};
@@ -40,6 +44,7 @@ use url::Url;
 const ACTIVITY_JSON: &str = "application/activity+json";
 const AS_CONTEXT: &str = "https://www.w3.org/ns/activitystreams";
 const SECURITY_CONTEXT: &str = "https://w3id.org/security/v1";
+const MULTIKEY_CONTEXT: &str = "https://w3id.org/security/multikey/v1";
 /// The headers a Mastodon server signs on a POST, in its order.
 const OUTGOING_SIGNED_HEADERS: [&str; 5] = ["(request-target)", "host", "date", "digest", "content-type"];
 /// The headers an incoming signature must cover.
@@ -210,8 +215,12 @@ impl Peer {
         let private_key = RsaPrivateKey::from_pkcs8_pem(&keypair.private_key).expect("read generated private key");
         let mut actors = self.state.actors();
         for name in names {
-            let actor =
-                Actor { private_key: private_key.clone(), public_pem: keypair.public_key.clone(), opts: opts.clone() };
+            let actor = Actor {
+                private_key: private_key.clone(),
+                public_pem: keypair.public_key.clone(),
+                opts: opts.clone(),
+                ed25519: None,
+            };
             actors.insert(name.as_ref().to_string(), actor);
         }
         names.iter().map(|name| self.actor_id(name.as_ref())).collect()
@@ -239,6 +248,13 @@ impl Peer {
 
     pub fn shared_inbox(&self) -> String {
         format!("{}/inbox", self.base)
+    }
+
+    /// Serves `document` (a post, a collection) at its `id`, which must be on this peer.
+    pub fn serve(&self, document: Value) {
+        let id = document["id"].as_str().expect("a document with an id");
+        let path = id.strip_prefix(&self.base).expect("a document of this peer").to_string();
+        self.state.documents.lock().expect("test peer documents").insert(path, document);
     }
 
     /// Queues answers for the next POSTs to `path` (e.g. "/inbox"), used in order.
@@ -388,6 +404,259 @@ fn describe(all: &[Received]) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Other ways of signing: RFC 9421, draft-cavage over chosen headers, Ed25519 keys
+// ---------------------------------------------------------------------------------------------
+
+/// Which of an actor's keys signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerKey {
+    /// The RSA key of `publicKey` (keyId `#main-key`).
+    Rsa,
+    /// The Ed25519 key of `assertionMethod` (keyId `#ed25519-key`, see `add_ed25519_key`).
+    Ed25519,
+}
+
+/// How the peer signs a request the RFC 9421 way (`Signature-Input` and `Signature`).
+/// [`Rfc9421::fedify`] and [`Rfc9421::wordpress`] are what those send; the builder methods
+/// change one thing at a time.
+#[derive(Debug, Clone)]
+pub struct Rfc9421 {
+    pub label: String,
+    /// The covered components, in order.
+    pub components: Vec<String>,
+    /// `created`, seconds since the epoch (the Date header is sent with the same time).
+    pub created: i64,
+    /// The `alg` parameter; None leaves it out (the key's type then decides).
+    pub alg: Option<String>,
+    pub key: PeerKey,
+    /// The parameters' order, by name, among "alg", "keyid" and "created".
+    pub param_order: Vec<&'static str>,
+    /// The Content-Digest sent (and signed, when covered); None: the SHA-256 of the body.
+    pub content_digest: Option<String>,
+}
+
+impl Rfc9421 {
+    /// Fedify's: label `sig1`, `@method @target-uri @authority host date content-digest`,
+    /// `alg="rsa-v1_5-sha256";keyid=...;created=...`.
+    pub fn fedify() -> Self {
+        Rfc9421 {
+            label: "sig1".into(),
+            components: ["@method", "@target-uri", "@authority", "host", "date", "content-digest"]
+                .map(String::from)
+                .to_vec(),
+            created: Utc::now().timestamp(),
+            alg: Some("rsa-v1_5-sha256".into()),
+            key: PeerKey::Rsa,
+            param_order: vec!["alg", "keyid", "created"],
+            content_digest: None,
+        }
+    }
+
+    /// The WordPress ActivityPub plugin's: label `wp`, `@method @target-uri @authority
+    /// content-digest`, `created=...;keyid=...;alg="rsa-v1_5-sha256"`.
+    pub fn wordpress() -> Self {
+        Rfc9421 {
+            label: "wp".into(),
+            components: ["@method", "@target-uri", "@authority", "content-digest"].map(String::from).to_vec(),
+            param_order: vec!["created", "keyid", "alg"],
+            ..Rfc9421::fedify()
+        }
+    }
+
+    /// Fedify's shape, signed with the actor's Ed25519 key (`alg="ed25519"`).
+    pub fn ed25519() -> Self {
+        Rfc9421 { alg: Some("ed25519".into()), key: PeerKey::Ed25519, ..Rfc9421::fedify() }
+    }
+
+    pub fn components(mut self, components: &[&str]) -> Self {
+        self.components = components.iter().map(|c| c.to_string()).collect();
+        self
+    }
+
+    pub fn created_at(mut self, at: DateTime<Utc>) -> Self {
+        self.created = at.timestamp();
+        self
+    }
+
+    pub fn alg(mut self, alg: Option<&str>) -> Self {
+        self.alg = alg.map(str::to_string);
+        self
+    }
+
+    pub fn content_digest(mut self, value: &str) -> Self {
+        self.content_digest = Some(value.to_string());
+        self
+    }
+
+    pub fn label(mut self, label: &str) -> Self {
+        self.label = label.to_string();
+        self
+    }
+}
+
+impl Peer {
+    /// Gives an actor an Ed25519 key besides its RSA one, published as Fedify does: a
+    /// `Multikey` in `assertionMethod`. Returns its keyId, `{actor}#ed25519-key`.
+    pub fn add_ed25519_key(&self, name: &str) -> String {
+        let pair = Ed25519KeyPair::generate().expect("generate an Ed25519 key");
+        let mut actors = self.state.actors();
+        let actor = actors.get_mut(name).unwrap_or_else(|| panic!("no actor {name} on the test peer"));
+        actor.ed25519 = Some(pair);
+        self.ed25519_key_id(name)
+    }
+
+    pub fn ed25519_key_id(&self, name: &str) -> String {
+        format!("{}#ed25519-key", self.actor_id(name))
+    }
+
+    /// Replaces an actor's RSA key pair (a rotated key); its keyId stays the same.
+    pub fn rotate_key(&self, name: &str) {
+        let keypair = activitypub_federation::http_signatures::generate_actor_keypair().expect("generate key pair");
+        let private_key = RsaPrivateKey::from_pkcs8_pem(&keypair.private_key).expect("read generated private key");
+        let mut actors = self.state.actors();
+        let actor = actors.get_mut(name).unwrap_or_else(|| panic!("no actor {name} on the test peer"));
+        actor.private_key = private_key;
+        actor.public_pem = keypair.public_key;
+    }
+
+    /// The headers of a POST of `body` to `url` signed by `actor_name` the RFC 9421 way, as
+    /// `how` says: Host, Date, Content-Type, Content-Digest, Signature-Input and Signature.
+    pub fn rfc9421_headers(&self, actor_name: &str, url: &str, body: &[u8], how: &Rfc9421) -> HeaderMap {
+        let url = Url::parse(url).expect("valid URL");
+        let created = DateTime::from_timestamp(how.created, 0).expect("a valid created time");
+        let mut headers = HeaderMap::new();
+        set_header(&mut headers, "host", &host_and_port(&url));
+        set_header(&mut headers, "date", &http_date(created));
+        set_header(&mut headers, "content-type", ACTIVITY_JSON);
+        set_header(&mut headers, "content-digest", how.content_digest.as_deref().unwrap_or(&content_digest(body)));
+        let key_id = match how.key {
+            PeerKey::Rsa => self.key_id(actor_name),
+            PeerKey::Ed25519 => self.ed25519_key_id(actor_name),
+        };
+        let mut params = String::new();
+        for name in &how.param_order {
+            match *name {
+                "alg" => {
+                    if let Some(alg) = &how.alg {
+                        params.push_str(&format!(";alg=\"{alg}\""));
+                    }
+                }
+                "keyid" => params.push_str(&format!(";keyid=\"{key_id}\"")),
+                "created" => params.push_str(&format!(";created={}", how.created)),
+                other => panic!("unknown RFC 9421 parameter {other}"),
+            }
+        }
+        let covered = how.components.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(" ");
+        let inner_list = format!("({covered}){params}");
+        let base = rfc9421_signature_base(&url, &headers, &how.components, &inner_list);
+        let signature = match how.key {
+            PeerKey::Rsa => self.state.sign(actor_name, &base),
+            PeerKey::Ed25519 => self.state.sign_ed25519(actor_name, &base),
+        };
+        set_header(&mut headers, "signature-input", &format!("{}={inner_list}", how.label));
+        set_header(&mut headers, "signature", &format!("{}=:{}:", how.label, BASE64.encode(signature)));
+        headers
+    }
+
+    /// POSTs `activity` to `url`, signed by `actor_name` the RFC 9421 way.
+    pub async fn rfc9421_post(
+        &self,
+        actor_name: &str,
+        url: &str,
+        activity: &Value,
+        how: &Rfc9421,
+    ) -> reqwest::Response {
+        let body = to_body(activity);
+        let headers = self.rfc9421_headers(actor_name, url, &body, how);
+        self.post_raw(url, headers, body).await
+    }
+
+    /// The headers of a draft-cavage signed POST of `body` to `url` covering exactly `covered`
+    /// (`(request-target)` and header names); Host, Date, Digest, Content-Digest and
+    /// Content-Type are all sent. An Ed25519 key signs with `algorithm="hs2019"`.
+    pub fn cavage_headers(
+        &self,
+        actor_name: &str,
+        url: &str,
+        body: &[u8],
+        covered: &[&str],
+        key: PeerKey,
+    ) -> HeaderMap {
+        let url = Url::parse(url).expect("valid URL");
+        let mut headers = unsigned_headers(body);
+        set_header(&mut headers, "host", &host_and_port(&url));
+        set_header(&mut headers, "content-digest", &content_digest(body));
+        let target = request_target("POST", &path_and_query(&url));
+        let message = signing_string(&target, &headers, covered).expect("covered headers are set");
+        let (key_id, algorithm, signature) = match key {
+            PeerKey::Rsa => (self.key_id(actor_name), "rsa-sha256", self.state.sign(actor_name, &message)),
+            PeerKey::Ed25519 => {
+                (self.ed25519_key_id(actor_name), "hs2019", self.state.sign_ed25519(actor_name, &message))
+            }
+        };
+        let value = format!(
+            r#"keyId="{key_id}",algorithm="{algorithm}",headers="{}",signature="{}""#,
+            covered.join(" "),
+            BASE64.encode(signature)
+        );
+        set_header(&mut headers, "signature", &value);
+        headers
+    }
+}
+
+/// The Content-Digest header value for `body` (RFC 9530): `sha-256=:<base64>:`.
+pub fn content_digest(body: &[u8]) -> String {
+    format!("sha-256=:{}:", BASE64.encode(Sha256::digest(body)))
+}
+
+/// The RFC 9421 signature base of a POST to `url`: a `"component": value` line per covered
+/// component, then `"@signature-params": <inner list>`.
+fn rfc9421_signature_base(url: &Url, headers: &HeaderMap, components: &[String], inner_list: &str) -> String {
+    let mut lines: Vec<String> = components
+        .iter()
+        .map(|component| {
+            let value = match component.as_str() {
+                "@method" => "POST".to_string(),
+                "@target-uri" => url.as_str().to_string(),
+                "@authority" => host_and_port(url).to_ascii_lowercase(),
+                "@scheme" => url.scheme().to_string(),
+                "@path" => url.path().to_string(),
+                "@query" => format!("?{}", url.query().unwrap_or_default()),
+                "@request-target" => path_and_query(url),
+                derived if derived.starts_with('@') => derived.to_string(),
+                header => header_values(headers, header).expect("covered header is set"),
+            };
+            format!("\"{component}\": {value}")
+        })
+        .collect();
+    lines.push(format!("\"@signature-params\": {inner_list}"));
+    lines.join("\n")
+}
+
+/// Base58 with the Bitcoin alphabet, as multibase `z` uses it.
+fn base58btc(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    // The number in base 58, most significant digit first.
+    let mut digits: Vec<u32> = Vec::new();
+    for &byte in bytes {
+        let mut carry = u32::from(byte);
+        for digit in digits.iter_mut().rev() {
+            let value = *digit * 256 + carry;
+            *digit = value % 58;
+            carry = value / 58;
+        }
+        while carry > 0 {
+            digits.insert(0, carry % 58);
+            carry /= 58;
+        }
+    }
+    let leading_zeros = bytes.iter().take_while(|&&b| b == 0).count();
+    let mut text = "1".repeat(leading_zeros);
+    text.extend(digits.iter().map(|&d| char::from(ALPHABET[d as usize])));
+    text
+}
+
+// ---------------------------------------------------------------------------------------------
 // Shared state
 // ---------------------------------------------------------------------------------------------
 
@@ -395,6 +664,8 @@ struct Actor {
     private_key: RsaPrivateKey,
     public_pem: String,
     opts: ActorOpts,
+    /// A second key, published as a Multikey in `assertionMethod`.
+    ed25519: Option<Ed25519KeyPair>,
 }
 
 struct PeerState {
@@ -405,6 +676,8 @@ struct PeerState {
     scripts: Mutex<HashMap<String, VecDeque<Reply>>>,
     /// Public key PEMs fetched so far, by keyId.
     keys: Mutex<HashMap<String, String>>,
+    /// Other documents served (posts, collections), by path.
+    documents: Mutex<HashMap<String, Value>>,
 }
 
 impl PeerState {
@@ -417,6 +690,7 @@ impl PeerState {
             received: Mutex::default(),
             scripts: Mutex::default(),
             keys: Mutex::default(),
+            documents: Mutex::default(),
         }
     }
 
@@ -446,6 +720,14 @@ impl PeerState {
         let actor = actors.get(actor_name).unwrap_or_else(|| panic!("no actor {actor_name} on the test peer"));
         let key = SigningKey::<Sha256>::new(actor.private_key.clone());
         key.sign(message.as_bytes()).to_vec()
+    }
+
+    /// Ed25519 signature of `message` by `actor_name`'s second key.
+    fn sign_ed25519(&self, actor_name: &str, message: &str) -> Vec<u8> {
+        let actors = self.actors();
+        let actor = actors.get(actor_name).unwrap_or_else(|| panic!("no actor {actor_name} on the test peer"));
+        let pair = actor.ed25519.as_ref().unwrap_or_else(|| panic!("{actor_name} has no Ed25519 key"));
+        pair.sign(message.as_bytes()).as_ref().to_vec()
     }
 
     fn key_id(&self, name: &str) -> String {
@@ -497,6 +779,17 @@ impl PeerState {
         if !actor.opts.also_known_as.is_empty() {
             document["alsoKnownAs"] = json!(actor.opts.also_known_as);
         }
+        if let Some(pair) = &actor.ed25519 {
+            let mut prefixed = vec![0xed, 0x01];
+            prefixed.extend_from_slice(pair.public_key().as_ref());
+            document["@context"] = json!([AS_CONTEXT, SECURITY_CONTEXT, MULTIKEY_CONTEXT]);
+            document["assertionMethod"] = json!([{
+                "id": format!("{id}#ed25519-key"),
+                "type": "Multikey",
+                "controller": id,
+                "publicKeyMultibase": format!("z{}", base58btc(&prefixed)),
+            }]);
+        }
         Some(document)
     }
 
@@ -521,11 +814,21 @@ fn router(state: Arc<PeerState>) -> Router {
         .route("/users/{name}/main-key", get(get_key))
         .route("/users/{name}/inbox", post(post_inbox))
         .route("/inbox", post(post_inbox))
+        .fallback(get_document)
         .with_state(state)
 }
 
 async fn get_actor(State(state): State<Arc<PeerState>>, Path(name): Path<String>) -> Response {
     match state.actor_document(&name) {
+        Some(document) => ([(CONTENT_TYPE, ACTIVITY_JSON)], document.to_string()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn get_document(State(state): State<Arc<PeerState>>, uri: Uri) -> Response {
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let document = state.documents.lock().expect("test peer documents").get(path).cloned();
+    match document {
         Some(document) => ([(CONTENT_TYPE, ACTIVITY_JSON)], document.to_string()).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
