@@ -15,7 +15,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::Value;
 use url::Url;
 
-use super::signatures::{self, SigningKey};
+use super::signatures::{self, PublicKey, SigningKey};
 use crate::store::federation::RemoteActor;
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -215,22 +215,57 @@ pub async fn fetch_actor(
     signer: Option<&SigningKey>,
     dev: bool,
 ) -> Result<RemoteActor, FetchError> {
-    let mut doc = get_document(client, url, signer, dev).await?;
-    // A key document (GoToSocial serves `/users/x/main-key` with `publicKey.owner`; others a
-    // bare key with `owner`): follow its owner, once, on the same server.
-    if doc.get("inbox").is_none() {
-        let owner = doc.get("owner").or_else(|| doc.pointer("/publicKey/owner")).and_then(Value::as_str);
-        if let Some(owner) = owner.and_then(|o| Url::parse(o).ok()) {
-            if same_origin(&owner, url) {
-                doc = get_document(client, &owner, signer, dev).await?;
-            }
-        }
-    }
+    let doc = get_actor_document(client, url, signer, dev).await?;
     actor_from_document(&doc)
 }
 
-/// Reads a remote actor document.
+/// Fetches the owner of the key `key_id` (the actor, or a key document whose owner is fetched
+/// in turn), reading that very key: a `publicKey`, or a `Multikey` of `assertionMethod`.
+pub async fn fetch_key_owner(
+    client: &reqwest::Client,
+    url: &Url,
+    signer: Option<&SigningKey>,
+    dev: bool,
+    key_id: &str,
+) -> Result<RemoteActor, FetchError> {
+    let doc = get_actor_document(client, url, signer, dev).await?;
+    actor_from_document_for_key(&doc, Some(key_id))
+}
+
+/// The actor document at `url`, or the one a key document there names as its owner.
+async fn get_actor_document(
+    client: &reqwest::Client,
+    url: &Url,
+    signer: Option<&SigningKey>,
+    dev: bool,
+) -> Result<Value, FetchError> {
+    let doc = get_document(client, url, signer, dev).await?;
+    // A key document (GoToSocial serves `/users/x/main-key` with `publicKey.owner`; others a
+    // bare key with `owner`, or a Multikey with `controller`): follow its owner, once, on the
+    // same server.
+    if doc.get("inbox").is_none() {
+        let owner = doc
+            .get("owner")
+            .or_else(|| doc.pointer("/publicKey/owner"))
+            .or_else(|| doc.get("controller"))
+            .and_then(Value::as_str);
+        if let Some(owner) = owner.and_then(|o| Url::parse(o).ok()) {
+            if same_origin(&owner, url) {
+                return get_document(client, &owner, signer, dev).await;
+            }
+        }
+    }
+    Ok(doc)
+}
+
+/// Reads a remote actor document, with its first `publicKey` (Mastodon's shape).
 pub fn actor_from_document(doc: &Value) -> Result<RemoteActor, FetchError> {
+    actor_from_document_for_key(doc, None)
+}
+
+/// Reads a remote actor document, with the key `key_id` when the actor publishes it (its
+/// first `publicKey` otherwise, or when `key_id` is None).
+pub fn actor_from_document_for_key(doc: &Value, key_id: Option<&str>) -> Result<RemoteActor, FetchError> {
     let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     let id = text(doc, "id").unwrap_or_default();
     let not_actor = |why: &str| FetchError::NotActivityPub(id.clone(), why.to_string());
@@ -238,11 +273,12 @@ pub fn actor_from_document(doc: &Value) -> Result<RemoteActor, FetchError> {
     let inbox = text(doc, "inbox").ok_or_else(|| not_actor("no inbox"))?;
     Url::parse(&inbox).map_err(|_| not_actor("its inbox is not a URL"))?;
     let shared_inbox = doc.get("endpoints").and_then(|e| text(e, "sharedInbox")).filter(|s| Url::parse(s).is_ok());
-    // The key must belong to this actor (Mastodon's shape: publicKey { id, owner, publicKeyPem }).
-    let key = doc.get("publicKey").map(|k| if let Value::Array(keys) = k { keys.first().unwrap_or(k) } else { k });
-    let (key_id, public_key_pem) = match key {
-        Some(k) if text(k, "owner").is_none_or(|o| o == id) => (text(k, "id"), text(k, "publicKeyPem")),
-        _ => (None, None),
+    let keys = published_keys(doc, &id);
+    let chosen =
+        key_id.and_then(|wanted| keys.iter().find(|k| k.id == wanted)).or_else(|| keys.iter().find(|k| !k.multikey));
+    let (key_id, public_key_pem) = match chosen {
+        Some(key) => (Some(key.id.clone()), Some(key.pem.clone())),
+        None => (None, None),
     };
     // The domain part names the port when it is not the scheme's (as our own handles do).
     let handle = text(doc, "preferredUsername")
@@ -264,6 +300,85 @@ pub fn actor_from_document(doc: &Value) -> Result<RemoteActor, FetchError> {
         also_known_as,
         fetched_at: chrono::Utc::now(),
     })
+}
+
+/// A public key an actor publishes.
+#[derive(Debug, Clone, PartialEq)]
+struct PublishedKey {
+    id: String,
+    pem: String,
+    /// From `assertionMethod` (FEP-521a) rather than `publicKey`.
+    multikey: bool,
+}
+
+/// The keys that belong to the actor `actor_id`, in order: each `publicKey` (`id`, `owner`,
+/// `publicKeyPem`), then each `Multikey` of `assertionMethod` (`id`, `controller`,
+/// `publicKeyMultibase`, Ed25519 or RSA). Keys naming another owner or controller, or that
+/// cannot be read, are left out.
+fn published_keys(doc: &Value, actor_id: &str) -> Vec<PublishedKey> {
+    let entries = |name: &str| match doc.get(name) {
+        Some(Value::Array(items)) => items.iter().collect::<Vec<_>>(),
+        Some(item) => vec![item],
+        None => vec![],
+    };
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let mut keys = Vec::new();
+    for key in entries("publicKey") {
+        if text(key, "owner").is_some_and(|o| o != actor_id) {
+            continue;
+        }
+        if let (Some(id), Some(pem)) = (text(key, "id"), text(key, "publicKeyPem")) {
+            keys.push(PublishedKey { id, pem, multikey: false });
+        }
+    }
+    for method in entries("assertionMethod") {
+        if text(method, "controller").is_some_and(|c| c != actor_id) {
+            continue;
+        }
+        let key = text(method, "publicKeyMultibase").and_then(|m| multikey_public_key(&m));
+        if let (Some(id), Some(key)) = (text(method, "id"), key) {
+            keys.push(PublishedKey { id, pem: key.to_pem(), multikey: true });
+        }
+    }
+    keys
+}
+
+/// A `publicKeyMultibase` (FEP-521a): `z` and base58btc of a multicodec-prefixed key,
+/// `0xed 0x01` and 32 bytes for Ed25519, `0x85 0x24` (0x1205) and PKCS#1 DER for RSA.
+fn multikey_public_key(multibase: &str) -> Option<PublicKey> {
+    let bytes = base58btc_decode(multibase.strip_prefix('z')?)?;
+    match bytes.as_slice() {
+        [0xed, 0x01, raw @ ..] if raw.len() == 32 => Some(PublicKey::Ed25519(raw.to_vec())),
+        [0x85, 0x24, der @ ..] if !der.is_empty() => Some(PublicKey::Rsa(der.to_vec())),
+        _ => None,
+    }
+}
+
+/// Decodes base58 (the Bitcoin alphabet); None on a character outside it. Leading '1's are
+/// leading zero bytes.
+fn base58btc_decode(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    if text.len() > 2048 {
+        return None;
+    }
+    // Little-endian base-256 digits of the number read so far.
+    let mut number: Vec<u8> = Vec::with_capacity(text.len());
+    for c in text.bytes() {
+        let mut carry = ALPHABET.iter().position(|&a| a == c)? as u32;
+        for byte in number.iter_mut() {
+            carry += u32::from(*byte) * 58;
+            *byte = (carry & 0xff) as u8;
+            carry >>= 8;
+        }
+        while carry > 0 {
+            number.push((carry & 0xff) as u8);
+            carry >>= 8;
+        }
+    }
+    let zeros = text.bytes().take_while(|&c| c == b'1').count();
+    let mut bytes = vec![0; zeros];
+    bytes.extend(number.iter().rev());
+    Some(bytes)
 }
 
 #[cfg(test)]
@@ -313,5 +428,107 @@ mod tests {
         assert!(!check("https://user:pw@mastodon.example/inbox", false));
         assert!(!check("ftp://mastodon.example/inbox", true));
         assert!(!check("http://10.0.0.5/inbox", true));
+    }
+
+    #[test]
+    fn base58btc_decodes_like_the_reference() {
+        assert_eq!(base58btc_decode(""), Some(vec![]));
+        assert_eq!(base58btc_decode("1"), Some(vec![0]));
+        assert_eq!(base58btc_decode("11z"), Some(vec![0, 0, 57]));
+        assert_eq!(base58btc_decode("5Q"), Some(vec![0xff]));
+        assert_eq!(base58btc_decode("2NEpo7TZRRrLZSi2U"), Some(b"Hello World!".to_vec()));
+        assert_eq!(base58btc_decode("0OIl"), None);
+    }
+
+    fn actor(extra: serde_json::Value) -> Value {
+        let mut doc = serde_json::json!({
+            "id": "https://fedify.example/users/alice",
+            "type": "Person",
+            "preferredUsername": "alice",
+            "inbox": "https://fedify.example/users/alice/inbox",
+        });
+        if let (Some(doc), Some(extra)) = (doc.as_object_mut(), extra.as_object()) {
+            doc.extend(extra.clone());
+        }
+        doc
+    }
+
+    /// Fedify's shape: RSA keys in `publicKey` (a list), every key again as a Multikey in
+    /// `assertionMethod`, the Ed25519 one only there. The key a request names is the one read.
+    #[test]
+    fn the_key_named_by_the_request_is_read_from_public_key_or_assertion_method() {
+        use aws_lc_rs::signature::KeyPair as _;
+        let pair = aws_lc_rs::signature::Ed25519KeyPair::generate().unwrap();
+        let raw = pair.public_key().as_ref().to_vec();
+        // The public key as a multibase, with a small base58 encoder of the test's own.
+        let mut prefixed = vec![0xed, 0x01];
+        prefixed.extend(&raw);
+        let multibase = format!("z{}", base58_for_test(&prefixed));
+        let rsa_pem = "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n";
+        let doc = actor(serde_json::json!({
+            "publicKey": [
+                { "id": "https://fedify.example/users/alice#main-key", "owner": "https://fedify.example/users/alice", "publicKeyPem": rsa_pem },
+                { "id": "https://fedify.example/users/alice#key-2", "owner": "https://fedify.example/users/alice", "publicKeyPem": "second" },
+            ],
+            "assertionMethod": [
+                { "id": "https://fedify.example/users/alice#multikey-2", "type": "Multikey", "controller": "https://fedify.example/users/alice", "publicKeyMultibase": multibase },
+                { "id": "https://fedify.example/users/alice#stolen", "type": "Multikey", "controller": "https://evil.example/users/mallory", "publicKeyMultibase": multibase },
+                { "id": "https://fedify.example/users/alice#unreadable", "type": "Multikey", "publicKeyMultibase": "z0" },
+            ],
+        }));
+        let read = |key_id: Option<&str>| {
+            let actor = actor_from_document_for_key(&doc, key_id).unwrap();
+            (actor.key_id.unwrap_or_default(), actor.public_key_pem.unwrap_or_default())
+        };
+        assert_eq!(read(None), ("https://fedify.example/users/alice#main-key".into(), rsa_pem.into()));
+        assert_eq!(read(Some("https://fedify.example/users/alice#key-2")).1, "second");
+        let (id, pem) = read(Some("https://fedify.example/users/alice#multikey-2"));
+        assert_eq!(id, "https://fedify.example/users/alice#multikey-2");
+        assert_eq!(PublicKey::from_pem(&pem).unwrap(), PublicKey::Ed25519(raw));
+        // Another controller's key, or an unknown one: the first publicKey, which the verifier
+        // then finds is not the key named.
+        assert_eq!(
+            read(Some("https://fedify.example/users/alice#stolen")).0,
+            "https://fedify.example/users/alice#main-key"
+        );
+        assert_eq!(
+            read(Some("https://fedify.example/users/alice#unreadable")).0,
+            "https://fedify.example/users/alice#main-key"
+        );
+        assert_eq!(
+            actor_from_document(&doc).unwrap().key_id.as_deref(),
+            Some("https://fedify.example/users/alice#main-key")
+        );
+
+        // Mastodon's shape, one object; and an owner that is not the actor.
+        let mastodon = actor(
+            serde_json::json!({ "publicKey": { "id": "k", "owner": "https://fedify.example/users/alice", "publicKeyPem": "p" } }),
+        );
+        assert_eq!(actor_from_document(&mastodon).unwrap().key_id.as_deref(), Some("k"));
+        let foreign = actor(
+            serde_json::json!({ "publicKey": { "id": "k", "owner": "https://x.example/u", "publicKeyPem": "p" } }),
+        );
+        assert_eq!(actor_from_document(&foreign).unwrap().key_id, None);
+    }
+
+    fn base58_for_test(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+        let mut digits: Vec<u8> = Vec::new(); // base 58, little-endian
+        for &byte in bytes {
+            let mut carry = u32::from(byte);
+            for digit in digits.iter_mut() {
+                carry += u32::from(*digit) << 8;
+                *digit = (carry % 58) as u8;
+                carry /= 58;
+            }
+            while carry > 0 {
+                digits.push((carry % 58) as u8);
+                carry /= 58;
+            }
+        }
+        let zeros = bytes.iter().take_while(|&&b| b == 0).count();
+        std::iter::repeat_n('1', zeros)
+            .chain(digits.iter().rev().map(|&d| char::from(ALPHABET[usize::from(d)])))
+            .collect()
     }
 }

@@ -1,10 +1,18 @@
-//! HTTP signatures as Mastodon makes and checks them (draft-cavage-http-signatures-12,
-//! RSASSA-PKCS1-v1_5 with SHA-256). Signing and checking use aws-lc-rs: about six times faster
-//! than the `rsa` crate, and the signature bytes are the same.
+//! HTTP signatures. Outgoing requests are signed as Mastodon signs them
+//! (draft-cavage-http-signatures-12, RSASSA-PKCS1-v1_5 with SHA-256); incoming ones may be signed
+//! that way or the RFC 9421 way ([`super::rfc9421`]), with an RSA or an Ed25519 key. Signing and
+//! checking use aws-lc-rs: about six times faster than the `rsa` crate, and the signature bytes
+//! are the same.
 //!
 //! Outgoing POSTs sign `(request-target) host date digest content-type`; GETs sign
-//! `(request-target) host date`. Incoming requests must have signed `(request-target)`, `host`,
-//! `date` (within an hour of now) and, with a body, `digest` matching the body.
+//! `(request-target) host date`. Incoming draft-cavage requests must have signed
+//! `(request-target)`, `host`, `date` (within an hour of now) and, with a body, `digest` or
+//! `content-digest` matching the body (each one signed is checked). [`check_inbound`] reads
+//! either format into a [`CheckedSignature`], verified once the key is known.
+//!
+//! Body digests: `Digest` (RFC 3230, `SHA-256=<base64>`) and `Content-Digest` (RFC 9530,
+//! `sha-256=:<base64>:`), SHA-256 or SHA-512, algorithm names in any case. Every supported
+//! digest given must match; a header with no supported algorithm is refused.
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, RsaKeyPair, UnparsedPublicKey};
@@ -12,7 +20,7 @@ use axum::http::HeaderMap;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha256, Sha512};
 
 /// How far a signed `Date` may be from now, either way.
 pub const DATE_WINDOW: chrono::Duration = chrono::Duration::hours(1);
@@ -29,12 +37,20 @@ pub enum SignatureError {
     HeaderMissing(String),
     #[error("the Date header is {0}")]
     BadDate(String),
-    #[error("the Digest header does not match the body")]
-    DigestMismatch,
+    #[error("the signature was {0}")]
+    BadTime(String),
+    #[error("the {0} header does not match the body")]
+    DigestMismatch(&'static str),
+    #[error("no supported digest algorithm (sha-256, sha-512) in {0}")]
+    DigestUnsupported(String),
     #[error("unsupported signature algorithm '{0}'")]
     Algorithm(String),
+    #[error("unsupported: {0}")]
+    Unsupported(String),
     #[error("the key is unusable: {0}")]
     BadKey(String),
+    #[error("the signature algorithm does not fit the signer's key ({0})")]
+    KeyMismatch(String),
     #[error("the signature does not verify")]
     Invalid,
 }
@@ -220,7 +236,7 @@ pub fn check_request(
     let params = parse_signature_header(value)?;
     if let Some(alg) = &params.algorithm {
         let alg = alg.to_ascii_lowercase();
-        if alg != "rsa-sha256" && alg != "hs2019" {
+        if alg != "rsa-sha256" && alg != "hs2019" && alg != "ed25519" {
             return Err(SignatureError::Algorithm(alg));
         }
     }
@@ -237,10 +253,16 @@ pub fn check_request(
         return Err(SignatureError::BadDate(format!("{} from now (at most an hour allowed)", now - date)));
     }
     if let Some(body) = body {
-        if !params.headers.iter().any(|h| h == "digest") {
+        let signs = |name: &str| params.headers.iter().any(|h| h == name);
+        if !signs("digest") && !signs("content-digest") {
             return Err(SignatureError::NotSigned("digest"));
         }
-        check_digest(&header(headers, "digest")?, body)?;
+        if signs("digest") {
+            check_digest(&header(headers, "digest")?, body)?;
+        }
+        if signs("content-digest") {
+            check_content_digest(&header(headers, "content-digest")?, body)?;
+        }
     }
     let mut lines = Vec::with_capacity(params.headers.len());
     for name in &params.headers {
@@ -253,7 +275,8 @@ pub fn check_request(
     Ok((params, lines.join("\n")))
 }
 
-fn header(headers: &HeaderMap, name: &str) -> Result<String, SignatureError> {
+/// A header's values joined with ", ", or [`SignatureError::HeaderMissing`].
+pub(crate) fn header(headers: &HeaderMap, name: &str) -> Result<String, SignatureError> {
     let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
     if values.is_empty() {
         return Err(SignatureError::HeaderMissing(name.to_string()));
@@ -261,30 +284,211 @@ fn header(headers: &HeaderMap, name: &str) -> Result<String, SignatureError> {
     Ok(values.join(", "))
 }
 
-/// A `Digest` header (one or more `ALG=base64` pairs) must carry a SHA-256 that matches.
-fn check_digest(value: &str, body: &[u8]) -> Result<(), SignatureError> {
-    let expected = Sha256::digest(body);
-    for part in value.split(',') {
-        if let Some((alg, encoded)) = part.trim().split_once('=') {
-            if alg.eq_ignore_ascii_case("sha-256") {
-                let given = BASE64.decode(encoded.trim()).map_err(|_| SignatureError::DigestMismatch)?;
-                return if given.as_slice() == expected.as_slice() {
-                    Ok(())
-                } else {
-                    Err(SignatureError::DigestMismatch)
-                };
-            }
-        }
-    }
-    Err(SignatureError::DigestMismatch)
+/// A `Digest` header (RFC 3230: one or more `ALG=base64` pairs) must match the body.
+pub(crate) fn check_digest(value: &str, body: &[u8]) -> Result<(), SignatureError> {
+    let claims = value.split(',').map(|part| match part.trim().split_once('=') {
+        Some((alg, encoded)) => (alg.trim().to_ascii_lowercase(), BASE64.decode(encoded.trim()).ok()),
+        None => (part.trim().to_ascii_lowercase(), None),
+    });
+    check_claimed_digests("Digest", claims, body)
 }
 
-/// Verifies a signature over `signed` with a PEM public key (SPKI or PKCS#1).
+/// A `Content-Digest` header (RFC 9530: `alg=:base64:` members) must match the body. Read
+/// leniently: algorithm names in any case, the colons optional.
+pub(crate) fn check_content_digest(value: &str, body: &[u8]) -> Result<(), SignatureError> {
+    let claims = value.split(',').map(|part| match part.trim().split_once('=') {
+        Some((alg, encoded)) => {
+            let encoded = encoded.trim();
+            let encoded = encoded.strip_prefix(':').and_then(|e| e.strip_suffix(':')).unwrap_or(encoded);
+            (alg.trim().to_ascii_lowercase(), BASE64.decode(encoded).ok())
+        }
+        None => (part.trim().to_ascii_lowercase(), None),
+    });
+    check_claimed_digests("Content-Digest", claims, body)
+}
+
+/// Every claimed digest of a supported algorithm must match the body, and there must be one.
+fn check_claimed_digests(
+    header_name: &'static str,
+    claims: impl Iterator<Item = (String, Option<Vec<u8>>)>,
+    body: &[u8],
+) -> Result<(), SignatureError> {
+    let mut matched = false;
+    let mut unsupported = Vec::new();
+    for (algorithm, given) in claims {
+        let expected = match algorithm.as_str() {
+            "sha-256" => Sha256::digest(body).to_vec(),
+            "sha-512" => Sha512::digest(body).to_vec(),
+            _ => {
+                unsupported.push(algorithm);
+                continue;
+            }
+        };
+        if given.as_deref() != Some(expected.as_slice()) {
+            return Err(SignatureError::DigestMismatch(header_name));
+        }
+        matched = true;
+    }
+    if matched {
+        Ok(())
+    } else {
+        Err(SignatureError::DigestUnsupported(format!("{header_name}: '{}'", unsupported.join(", "))))
+    }
+}
+
+/// Verifies a draft-cavage signature over `signed` with a PEM public key (RSA SPKI or PKCS#1,
+/// or Ed25519 SPKI).
 pub fn verify(params: &SignatureParams, signed: &str, public_key_pem: &str) -> Result<(), SignatureError> {
-    let der = pem_to_der(public_key_pem)?;
-    UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, der)
-        .verify(signed.as_bytes(), &params.signature)
-        .map_err(|_| SignatureError::Invalid)
+    let algorithm = params.algorithm.as_deref().and_then(cavage_algorithm);
+    PublicKey::from_pem(public_key_pem)?.verify(algorithm, signed.as_bytes(), &params.signature)
+}
+
+/// A draft-cavage `algorithm` that names one (`hs2019` leaves it to the key).
+fn cavage_algorithm(name: &str) -> Option<Algorithm> {
+    match name.to_ascii_lowercase().as_str() {
+        "rsa-sha256" => Some(Algorithm::RsaSha256),
+        "ed25519" => Some(Algorithm::Ed25519),
+        _ => None,
+    }
+}
+
+/// A signature algorithm we verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (`rsa-sha256`, `rsa-v1_5-sha256`).
+    RsaSha256,
+    Ed25519,
+}
+
+/// The DER prefix of an Ed25519 SubjectPublicKeyInfo, before the 32 key bytes.
+const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+
+/// A signer's public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    /// DER: SubjectPublicKeyInfo or PKCS#1 `RSAPublicKey`.
+    Rsa(Vec<u8>),
+    /// The 32 key bytes.
+    Ed25519(Vec<u8>),
+}
+
+impl PublicKey {
+    /// Reads a PEM public key; an Ed25519 SubjectPublicKeyInfo is Ed25519, anything else RSA.
+    pub fn from_pem(pem: &str) -> Result<PublicKey, SignatureError> {
+        let der = pem_to_der(pem)?;
+        Ok(match der.strip_prefix(ED25519_SPKI_PREFIX.as_slice()) {
+            Some(raw) if raw.len() == 32 => PublicKey::Ed25519(raw.to_vec()),
+            _ => PublicKey::Rsa(der),
+        })
+    }
+
+    /// The key as PEM, as it is stored: `PUBLIC KEY` (SPKI) for Ed25519, `RSA PUBLIC KEY`
+    /// for a PKCS#1 RSA key, `PUBLIC KEY` for an RSA SPKI.
+    pub fn to_pem(&self) -> String {
+        let (label, der) = match self {
+            PublicKey::Ed25519(raw) => ("PUBLIC KEY", [ED25519_SPKI_PREFIX.as_slice(), raw].concat()),
+            PublicKey::Rsa(der) if is_spki(der) => ("PUBLIC KEY", der.clone()),
+            PublicKey::Rsa(der) => ("RSA PUBLIC KEY", der.clone()),
+        };
+        let body = BASE64.encode(der);
+        let lines: Vec<&str> = body.as_bytes().chunks(64).filter_map(|c| std::str::from_utf8(c).ok()).collect();
+        format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+    }
+
+    /// Verifies `signature` over `message`: with `algorithm`, or when none is named, with the
+    /// algorithm of the key's type.
+    pub fn verify(&self, algorithm: Option<Algorithm>, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
+        let result = match (self, algorithm) {
+            (PublicKey::Rsa(der), None | Some(Algorithm::RsaSha256)) => {
+                UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, der).verify(message, signature)
+            }
+            (PublicKey::Ed25519(raw), None | Some(Algorithm::Ed25519)) => {
+                UnparsedPublicKey::new(&signature::ED25519, raw).verify(message, signature)
+            }
+            (PublicKey::Rsa(_), Some(Algorithm::Ed25519)) => {
+                return Err(SignatureError::KeyMismatch("ed25519 with an RSA key".into()))
+            }
+            (PublicKey::Ed25519(_), Some(Algorithm::RsaSha256)) => {
+                return Err(SignatureError::KeyMismatch("RSA with an Ed25519 key".into()))
+            }
+        };
+        result.map_err(|_| SignatureError::Invalid)
+    }
+}
+
+/// Whether DER is a SubjectPublicKeyInfo: a SEQUENCE whose first element is a SEQUENCE (the
+/// algorithm), where an RSAPublicKey's is an INTEGER.
+fn is_spki(der: &[u8]) -> bool {
+    let content_at = match der.get(1) {
+        Some(&len) if len < 0x80 => 2,
+        Some(&len) => 2 + usize::from(len & 0x7f),
+        None => return false,
+    };
+    der.first() == Some(&0x30) && der.get(content_at) == Some(&0x30)
+}
+
+/// The parts of an incoming request a signature can cover. `scheme` and `authority` are ours
+/// (the public URL's), once the `Host` header has been found to be ours.
+#[derive(Debug, Clone, Copy)]
+pub struct InboundRequest<'a> {
+    pub method: &'a str,
+    pub scheme: &'a str,
+    /// `host` or `host:port`, lowercase, without the scheme's default port.
+    pub authority: &'a str,
+    pub path_and_query: &'a str,
+    pub headers: &'a HeaderMap,
+    /// None for a request without a body (a GET).
+    pub body: Option<&'a [u8]>,
+}
+
+/// The format a request was signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureFormat {
+    DraftCavage,
+    /// RFC 9421, with the label of the signature checked.
+    Rfc9421 {
+        label: String,
+    },
+}
+
+/// A signed request, checked as far as it can be without the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedSignature {
+    pub format: SignatureFormat,
+    pub key_id: String,
+    /// The algorithm the sender named; None: the key's type decides.
+    pub algorithm: Option<Algorithm>,
+    /// What was signed: the draft-cavage signing string or the RFC 9421 signature base.
+    pub message: String,
+    pub signature: Vec<u8>,
+}
+
+impl CheckedSignature {
+    /// The key's document: the key id without its fragment (usually the actor).
+    pub fn key_owner_url(&self) -> &str {
+        self.key_id.split('#').next().unwrap_or(&self.key_id)
+    }
+
+    /// Verifies the signature with the signer's PEM public key.
+    pub fn verify(&self, public_key_pem: &str) -> Result<(), SignatureError> {
+        PublicKey::from_pem(public_key_pem)?.verify(self.algorithm, self.message.as_bytes(), &self.signature)
+    }
+}
+
+/// Checks an incoming signed request, RFC 9421 when it has a `Signature-Input` header,
+/// draft-cavage otherwise, as far as it can be without the key.
+pub fn check_inbound(request: &InboundRequest<'_>, now: DateTime<Utc>) -> Result<CheckedSignature, SignatureError> {
+    if request.headers.contains_key("signature-input") {
+        return super::rfc9421::check(request, now);
+    }
+    let (params, message) = check_request(request.method, request.path_and_query, request.headers, request.body, now)?;
+    Ok(CheckedSignature {
+        format: SignatureFormat::DraftCavage,
+        algorithm: params.algorithm.as_deref().and_then(cavage_algorithm),
+        key_id: params.key_id,
+        message,
+        signature: params.signature,
+    })
 }
 
 fn pem_to_der(pem: &str) -> Result<Vec<u8>, SignatureError> {
@@ -335,7 +539,7 @@ mod tests {
         // Another body: the digest no longer matches.
         assert_eq!(
             check_request("POST", "/users/site/inbox", &headers, Some(b"{}"), now).unwrap_err(),
-            SignatureError::DigestMismatch
+            SignatureError::DigestMismatch("Digest")
         );
         // Too old, and too far in the future.
         for skew in [chrono::Duration::minutes(61), chrono::Duration::minutes(-61)] {
@@ -367,6 +571,95 @@ mod tests {
         let body = b"hello";
         let lower = digest_header(body).replace("SHA-256", "sha-256");
         assert_eq!(check_digest(&lower, body), Ok(()));
-        assert_eq!(check_digest("MD5=abc", body), Err(SignatureError::DigestMismatch));
+        let content = format!("SHA-256=:{}:", BASE64.encode(Sha256::digest(body)));
+        assert_eq!(check_content_digest(&content, body), Ok(()));
+    }
+
+    #[test]
+    fn every_supported_digest_must_match_and_one_must_be_there() {
+        let body = b"hello";
+        let sha256 = BASE64.encode(Sha256::digest(body));
+        let sha512 = BASE64.encode(Sha512::digest(body));
+        assert_eq!(check_content_digest(&format!("sha-512=:{sha512}:"), body), Ok(()));
+        assert_eq!(check_content_digest(&format!("sha-256=:{sha256}:, sha-512=:{sha512}:"), body), Ok(()));
+        assert_eq!(check_digest(&format!("MD5=abc,SHA-512={sha512}"), body), Ok(()));
+        assert_eq!(
+            check_content_digest(&format!("sha-256=:{sha256}:, sha-512=:{sha256}:"), body),
+            Err(SignatureError::DigestMismatch("Content-Digest"))
+        );
+        assert_eq!(
+            check_content_digest("sha-256=:not base64:", body),
+            Err(SignatureError::DigestMismatch("Content-Digest"))
+        );
+        assert!(matches!(check_digest("MD5=abc", body), Err(SignatureError::DigestUnsupported(_))));
+        assert!(matches!(
+            check_content_digest("md5=:abc:, unixsum=:1:", body),
+            Err(SignatureError::DigestUnsupported(_))
+        ));
+        assert!(matches!(check_content_digest("", body), Err(SignatureError::DigestUnsupported(_))));
+    }
+
+    /// A draft-cavage request may bind its body with a signed `content-digest` instead of
+    /// `digest`; whichever is signed is checked.
+    #[test]
+    fn draft_cavage_accepts_a_signed_content_digest() {
+        let (private, public) = keypair();
+        let key = SigningKey::from_pem("https://a.example/users/x#main-key".into(), &private).unwrap();
+        let now = Utc::now();
+        let body = br#"{"type":"Follow"}"#;
+        let content_digest = format!("sha-256=:{}:", BASE64.encode(Sha256::digest(body)));
+        let date = http_date(now);
+        let signature = key
+            .signature_header(&[
+                ("(request-target)", "post /inbox"),
+                ("host", "bridge.example"),
+                ("date", &date),
+                ("content-digest", &content_digest),
+            ])
+            .unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("bridge.example"));
+        headers.insert("date", HeaderValue::from_str(&date).unwrap());
+        headers.insert("content-digest", HeaderValue::from_str(&content_digest).unwrap());
+        headers.insert("signature", HeaderValue::from_str(&signature).unwrap());
+        let request = InboundRequest {
+            method: "POST",
+            scheme: "https",
+            authority: "bridge.example",
+            path_and_query: "/inbox",
+            headers: &headers,
+            body: Some(body),
+        };
+        let checked = check_inbound(&request, now).unwrap();
+        assert_eq!(checked.format, SignatureFormat::DraftCavage);
+        checked.verify(&public).unwrap();
+        let other = InboundRequest { body: Some(b"{}"), ..request };
+        assert_eq!(check_inbound(&other, now).unwrap_err(), SignatureError::DigestMismatch("Content-Digest"));
+    }
+
+    #[test]
+    fn ed25519_keys_verify_by_type_and_refuse_an_rsa_algorithm() {
+        use aws_lc_rs::signature::KeyPair as _;
+        let pair = aws_lc_rs::signature::Ed25519KeyPair::generate().unwrap();
+        let key = PublicKey::Ed25519(pair.public_key().as_ref().to_vec());
+        let pem = key.to_pem();
+        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA"), "{pem}");
+        assert_eq!(PublicKey::from_pem(&pem).unwrap(), key);
+        let signature = pair.sign(b"message");
+        assert_eq!(key.verify(None, b"message", signature.as_ref()), Ok(()));
+        assert_eq!(key.verify(Some(Algorithm::Ed25519), b"message", signature.as_ref()), Ok(()));
+        assert_eq!(key.verify(None, b"massage", signature.as_ref()), Err(SignatureError::Invalid));
+        assert!(matches!(
+            key.verify(Some(Algorithm::RsaSha256), b"message", signature.as_ref()),
+            Err(SignatureError::KeyMismatch(_))
+        ));
+
+        let (_, rsa_pem) = keypair();
+        let rsa = PublicKey::from_pem(&rsa_pem).unwrap();
+        assert!(matches!(rsa, PublicKey::Rsa(_)));
+        assert!(rsa.to_pem().starts_with("-----BEGIN PUBLIC KEY-----"));
+        assert_eq!(PublicKey::from_pem(&rsa.to_pem()).unwrap(), rsa);
+        assert!(matches!(rsa.verify(Some(Algorithm::Ed25519), b"m", b"s"), Err(SignatureError::KeyMismatch(_))));
+        assert_eq!(rsa.verify(None, b"m", b"not a signature"), Err(SignatureError::Invalid));
     }
 }

@@ -1,14 +1,19 @@
-//! Who sent an inbox request: its HTTP signature is checked against the signer's key, fetched
-//! from the signer's server and kept (refetched once when a signature fails, for rotated keys).
-//! A request signed for another host, or seen before (a replay), is refused. Every failure is a
-//! 401, so a sender that "double-knocks" can retry in another signature format.
+//! Who sent an inbox request: its HTTP signature (draft-cavage or RFC 9421, see [`signatures`])
+//! is checked against the signer's key, fetched from the signer's server and kept (refetched
+//! once when a signature fails, for rotated keys). A request signed for another host, or seen
+//! before (a replay), is refused. Every failure is a 401, so a sender that "double-knocks" can
+//! retry in another signature format.
+//!
+//! The store keeps one key per actor: the one its last verified request was signed with. An
+//! actor that alternates between keys (Fedify's RSA and Ed25519 ones) costs a fetch at each
+//! change, and is verified all the same.
 
 use axum::http::{HeaderMap, Method, Uri};
 use url::Url;
 
 use super::fetch;
 use super::inbox::unauthorized;
-use super::signatures::{self, SignatureError};
+use super::signatures::{self, CheckedSignature, InboundRequest, SignatureError};
 use crate::http::error::AppError;
 use crate::startup::AppState;
 use crate::store::federation::RemoteActor;
@@ -26,37 +31,61 @@ pub async fn signer(
 ) -> Result<RemoteActor, AppError> {
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     check_host(state, headers)?;
-    let (params, signed) = signatures::check_request(method.as_str(), path, headers, Some(body), chrono::Utc::now())
-        .map_err(|e| unauthorized(e.to_string()))?;
-    if state.seen_signatures.contains_key(&params.signature) {
-        return Err(unauthorized("this signed request was received before (a replay)"));
+    // The Host is ours: RFC 9421's `@authority` and `@target-uri` are rebuilt from our own
+    // public URL, so a signature made for another host does not verify.
+    let authority = state.config.domain().to_ascii_lowercase();
+    let request = InboundRequest {
+        method: method.as_str(),
+        scheme: state.config.public_url.scheme(),
+        authority: &authority,
+        path_and_query: path,
+        headers,
+        body: Some(body),
+    };
+    let checked = signatures::check_inbound(&request, chrono::Utc::now()).map_err(|e| unauthorized(e.to_string()))?;
+    if state.seen_signatures.contains_key(&checked.signature) {
+        return Err(replayed());
     }
-    let owner = Url::parse(params.key_owner_url()).map_err(|_| unauthorized("the keyId is not a URL"))?;
+    let owner = Url::parse(checked.key_owner_url()).map_err(|_| unauthorized("the keyId is not a URL"))?;
     let cached = state
         .store
-        .remote_actor_by_key(&params.key_id)
+        .remote_actor_by_key(&checked.key_id)
         .await?
         .filter(|a| chrono::Utc::now() - a.fetched_at < KEY_FRESH_FOR);
     if let Some(actor) = cached {
         if let Some(pem) = &actor.public_key_pem {
-            if signatures::verify(&params, &signed, pem).is_ok() {
-                state.seen_signatures.insert(params.signature, ());
+            if checked.verify(pem).is_ok() {
+                remember(state, &checked)?;
                 return Ok(actor);
             }
         }
     }
     // Unknown, stale or rotated: fetch the key's owner and try once more.
-    let actor = fetch::fetch_actor(&state.client, &owner, Some(&state.site_key), state.config.dev)
+    let actor = fetch::fetch_key_owner(&state.client, &owner, Some(&state.site_key), state.config.dev, &checked.key_id)
         .await
         .map_err(|e| unauthorized(format!("cannot get the signer's key: {e}")))?;
-    if actor.key_id.as_deref() != Some(params.key_id.as_str()) {
-        return Err(unauthorized(format!("{} does not publish the key {}", actor.ap_id, params.key_id)));
+    if actor.key_id.as_deref() != Some(checked.key_id.as_str()) {
+        return Err(unauthorized(format!("{} does not publish the key {}", actor.ap_id, checked.key_id)));
     }
     let pem = actor.public_key_pem.as_deref().ok_or_else(|| unauthorized("the signer publishes no key"))?;
-    signatures::verify(&params, &signed, pem).map_err(|e: SignatureError| unauthorized(e.to_string()))?;
+    checked.verify(pem).map_err(|e: SignatureError| unauthorized(e.to_string()))?;
+    remember(state, &checked)?;
     state.store.upsert_remote_actor(&actor).await?;
-    state.seen_signatures.insert(params.signature, ());
     Ok(actor)
+}
+
+/// Records a verified signature; refused when it was recorded already (the same request sent
+/// twice, even at the same moment).
+fn remember(state: &AppState, checked: &CheckedSignature) -> Result<(), AppError> {
+    if state.seen_signatures.entry(checked.signature.clone()).or_insert(()).is_fresh() {
+        Ok(())
+    } else {
+        Err(replayed())
+    }
+}
+
+fn replayed() -> AppError {
+    unauthorized("this signed request was received before (a replay)")
 }
 
 /// The request must have been meant for us: its `Host` (which the signature covers) is our
@@ -71,4 +100,3 @@ fn check_host(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
         Err(unauthorized(format!("the request is for host '{got}', not for {ours}")))
     }
 }
-
