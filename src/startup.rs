@@ -126,9 +126,10 @@ impl Application {
         // The site's webhook is sent by the processes that send deliveries.
         let webhook = (config.delivery_worker && config.webhook_url.is_some())
             .then(|| tokio::spawn(crate::webhook::run(self.state.clone())));
+        let pruner = Some(tokio::spawn(crate::federation::inbox::forget_old_activities(self.state.clone())));
         let app = crate::http::router(self.state);
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
-        for worker in [worker, webhook].into_iter().flatten() {
+        for worker in [worker, webhook, pruner].into_iter().flatten() {
             worker.abort();
         }
         served

@@ -14,6 +14,7 @@
 //! from a server marked unavailable shows it is back: deliveries to it resume.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -48,8 +49,12 @@ async fn shared_inbox(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match read_body(body) {
+        Ok(body) => body,
+        Err(e) => return respond(Err(e)),
+    };
     respond(receive(&state, None, &method, &uri, &headers, &body).await)
 }
 
@@ -59,14 +64,29 @@ async fn actor_inbox(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match read_body(body) {
+        Ok(body) => body,
+        Err(e) => return respond(Err(e)),
+    };
     let local = match state.store.actor_by_username(&username).await {
         Ok(Some(actor)) => actor,
         Ok(None) => return respond(Err(AppError::not_found(format!("no actor '{username}' here")))),
         Err(e) => return respond(Err(e.into())),
     };
     respond(receive(&state, Some(local), &method, &uri, &headers, &body).await)
+}
+
+/// The body, or why it cannot be taken, in our error format (413 above [`MAX_INBOX_BYTES`]).
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, AppError> {
+    body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the activity is larger than {} KiB", MAX_INBOX_BYTES / 1024),
+        ),
+        status => AppError::new(status, format!("the body cannot be read: {}", e.body_text())),
+    })
 }
 
 fn respond(result: Result<(), AppError>) -> Response {
@@ -153,6 +173,22 @@ async fn receive(
         state.store.record_activity(id).await?;
     }
     Ok(())
+}
+
+/// How long the ids of processed activities are kept: longer than any sender retries.
+const KEEP_ACTIVITY_IDS: chrono::Duration = chrono::Duration::days(7);
+
+/// Forgets old processed-activity ids, hourly, for as long as the service runs.
+pub async fn forget_old_activities(state: AppState) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        match state.store.prune_activities(chrono::Utc::now() - KEEP_ACTIVITY_IDS).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(forgotten = n, "old activity ids forgotten"),
+            Err(e) => tracing::warn!(error = %e, "cannot forget old activity ids"),
+        }
+    }
 }
 
 /// The local actor a Follow (or the Follow inside an Undo) is for.

@@ -405,6 +405,7 @@ async fn limits_and_blocks_refuse_early(backend: Backend) {
     let huge = note(&peer, "alice", 2, &article_id, &format!("<p>{}</p>", "x".repeat(1_100_000)));
     let response = peer.signed_post("alice", &app.url("/inbox"), &activity(&peer, "alice", "Create", huge)).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(body_json(response).await["error"].as_str().expect("a JSON error").contains("larger than"));
 
     // The burst of 4 is spent on: the deep one, one accepted here, and two more; then 429.
     let ok = note(&peer, "alice", 3, &article_id, "<p>fine</p>");
