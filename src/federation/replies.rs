@@ -5,8 +5,9 @@
 //!   attributed to the actor); otherwise it is fetched from its own id. When its parent is
 //!   unknown, the chain of parents is fetched from their servers, step by step, up to
 //!   [`MAX_CHAIN`] posts, in the background; a chain that does not lead into one of our threads
-//!   stores nothing. A stored reply's own `replies` collection is crawled, bounded, so replies to
-//!   it that were not sent to us join too.
+//!   stores nothing. A stored reply's own `replies` collection, and its conversation's
+//!   `context` collection (FEP-7888) when another server keeps it, are crawled, bounded, so
+//!   replies that were not sent to us join too.
 //! - `Update` by the owner edits it when it carries a newer `updated`; an Update of a reply we
 //!   do not hold is handled as its Create.
 //! - `Delete` by the owner marks it deleted (it stays as a placeholder while it has replies) and
@@ -512,66 +513,96 @@ async fn fetch_post(state: &AppState, id: &str) -> Result<Option<(Value, RemoteA
     Ok(Some((post, author)))
 }
 
-/// Crawls a stored reply's `replies` collection in the background (see [`crawl`]).
+/// Crawls a stored reply's `replies` collection and its conversation's `context` collection
+/// (FEP-7888 / FEP-f228) in the background (see [`crawl`]).
 fn spawn_crawl(state: &AppState, post: Value, depth: usize) {
-    if depth >= CRAWL_DEPTH || post.get("replies").is_none() {
+    let has_context = foreign_context(state, &post).is_some();
+    if depth >= CRAWL_DEPTH || (post.get("replies").is_none() && !has_context) {
         return;
     }
     let state = state.clone();
     spawn_background("replies crawl", async move { crawl(&state, &post, depth).await });
 }
 
-/// Reads up to [`CRAWL_PAGES`] pages of a post's `replies` collection and stores the replies
-/// found there that are new here (each fetched from its own server), at most [`CRAWL_ITEMS`].
+/// The post's `context` collection when it is another server's (ours we hold already) and was
+/// not crawled in the last minutes (every reply of a conversation names the same one).
+fn foreign_context(state: &AppState, post: &Value) -> Option<Url> {
+    let context = id_of(post.get("context")).or_else(|| id_of(post.get("conversation")))?;
+    let url = Url::parse(context).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
+    (!url.as_str().starts_with(state.urls.base()) && !RECENT_CONTEXTS.contains_key(url.as_str())).then_some(url)
+}
+
+/// Conversation collections crawled lately.
+static RECENT_CONTEXTS: std::sync::LazyLock<moka::sync::Cache<String, ()>> = std::sync::LazyLock::new(|| {
+    moka::sync::Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(600)).build()
+});
+
+/// Reads up to [`CRAWL_PAGES`] pages of a post's `replies` collection, and of its `context`
+/// collection, and stores the posts found there that are new here and answer something held here
+/// (each fetched from its own server), at most [`CRAWL_ITEMS`] per collection.
 async fn crawl(state: &AppState, post: &Value, depth: usize) -> Result<(), AppError> {
-    let Some(parent_id) = post.get("id").and_then(Value::as_str) else { return Ok(()) };
-    let Ok(parent_url) = Url::parse(parent_id) else { return Ok(()) };
-    let mut page = match post.get("replies") {
-        Some(Value::Object(collection)) => Some(Value::Object(collection.clone())),
-        Some(Value::String(url)) => fetch_collection(state, url, &parent_url).await,
+    let Some(post_id) = post.get("id").and_then(Value::as_str) else { return Ok(()) };
+    let Ok(post_url) = Url::parse(post_id) else { return Ok(()) };
+    let mut found = match post.get("replies") {
+        Some(replies) => collection_items(state, replies, &post_url).await,
+        None => Vec::new(),
+    };
+    if let Some(context) = foreign_context(state, post) {
+        RECENT_CONTEXTS.insert(context.to_string(), ());
+        if !blocked(state, &context).await? {
+            let owner = context.clone();
+            found.extend(collection_items(state, &Value::String(context.into()), &owner).await);
+        }
+    }
+    for id in found {
+        if state.store.remote_reply(&id).await?.is_some() || state.store.is_tombstoned(&id).await? {
+            continue;
+        }
+        let Some((found_post, author)) = fetch_post(state, &id).await? else { continue };
+        let Some(parent) = id_of(found_post.get("inReplyTo")).map(str::to_string) else { continue };
+        let Ok(reply) = reply_from_object(&found_post, &author) else { continue };
+        if let Known::Here(place) = known_place(state, &parent).await? {
+            store_reply(state, &place, &reply).await?;
+            spawn_crawl(state, found_post, depth + 1);
+        }
+    }
+    Ok(())
+}
+
+/// The ids a collection lists (embedded, or fetched from `owner`'s server), following `first`
+/// and `next` for up to [`CRAWL_PAGES`] pages and [`CRAWL_ITEMS`] ids.
+async fn collection_items(state: &AppState, collection: &Value, owner: &Url) -> Vec<String> {
+    let mut page = match collection {
+        Value::Object(_) => Some(collection.clone()),
+        Value::String(url) => fetch_collection(state, url, owner).await,
         _ => None,
     };
     let mut items: Vec<String> = Vec::new();
     for _ in 0..CRAWL_PAGES {
         let Some(current) = page.take() else { break };
-        let first = current.get("first");
         let list = current.get("orderedItems").or_else(|| current.get("items"));
         for item in list.and_then(Value::as_array).into_iter().flatten() {
             if let Some(id) = id_of(Some(item)) {
                 items.push(id.to_string());
             }
         }
-        let next = match (list, first) {
-            (None, Some(Value::Object(first))) => Some(Value::Object(first.clone())),
-            (None, Some(Value::String(url))) => fetch_collection(state, url, &parent_url).await,
-            _ => match id_of(current.get("next")) {
-                Some(url) => fetch_collection(state, url, &parent_url).await,
-                None => None,
-            },
-        };
-        page = next;
         if items.len() >= CRAWL_ITEMS {
             break;
         }
+        page = match (list, current.get("first")) {
+            (None, Some(first @ Value::Object(_))) => Some(first.clone()),
+            (None, Some(Value::String(url))) => fetch_collection(state, url, owner).await,
+            _ => match id_of(current.get("next")) {
+                Some(url) => fetch_collection(state, url, owner).await,
+                None => None,
+            },
+        };
     }
-    for id in items.into_iter().take(CRAWL_ITEMS) {
-        if state.store.remote_reply(&id).await?.is_some() || state.store.is_tombstoned(&id).await? {
-            continue;
-        }
-        let Some((reply_post, author)) = fetch_post(state, &id).await? else { continue };
-        if id_of(reply_post.get("inReplyTo")) != Some(parent_id) {
-            continue;
-        }
-        let Ok(reply) = reply_from_object(&reply_post, &author) else { continue };
-        if let Known::Here(place) = known_place(state, parent_id).await? {
-            store_reply(state, &place, &reply).await?;
-            spawn_crawl(state, reply_post, depth + 1);
-        }
-    }
-    Ok(())
+    items.truncate(CRAWL_ITEMS);
+    items
 }
 
-/// A page of a collection, from the same server as the post it belongs to.
+/// A page of a collection, from `owner`'s server.
 async fn fetch_collection(state: &AppState, url: &str, owner: &Url) -> Option<Value> {
     let url = Url::parse(url).ok().filter(|u| same_origin(u, owner))?;
     fetch::get_document(&state.client, &url, Some(&state.site_key), state.config.dev).await.ok()

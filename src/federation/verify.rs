@@ -60,7 +60,12 @@ pub async fn signer(
             }
         }
     }
-    // Unknown, stale or rotated: fetch the key's owner and try once more.
+    // Unknown, stale or rotated: fetch the key's owner and try once more (never from a
+    // suspended server: its key is not fetched).
+    let key_host = owner.host_str().unwrap_or_default();
+    if state.store.block_for(key_host, Some(owner.as_str())).await?.is_some_and(|b| b.suspends()) {
+        return Err(AppError::new(axum::http::StatusCode::FORBIDDEN, format!("{key_host} is blocked here")));
+    }
     let actor = fetch::fetch_key_owner(&state.client, &owner, Some(&state.site_key), state.config.dev, &checked.key_id)
         .await
         .map_err(|e| unauthorized(format!("cannot get the signer's key: {e}")))?;

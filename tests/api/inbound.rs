@@ -249,7 +249,8 @@ async fn unknown_parents_are_fetched_up_the_chain(backend: Backend) {
     assert_eq!(remote_comments(&thread).len(), 3, "bob, carol, marker: {thread}");
 }
 
-/// A stored reply's `replies` collection is crawled: replies to it that never reached us join.
+/// A stored reply's `replies` collection, and a conversation's `context` collection, are crawled:
+/// replies that never reached us join.
 async fn replies_of_a_stored_reply_are_crawled(backend: Backend) {
     let Some(app) = spawn_app(backend).await else { return };
     let peer = Peer::start().await;
@@ -283,6 +284,25 @@ async fn replies_of_a_stored_reply_are_crawled(backend: Backend) {
     let erin = find(&thread, text(&erins["id"])).expect("erin's reply");
     assert_eq!(erin["depth"], 2);
     assert!(text(&erin["content"]).contains("Erin answers Alice"));
+
+    // A conversation's `context` collection (FEP-7888), kept by the peer: frank's answer to
+    // erin is listed there (after posts we hold or that are not about our thread).
+    let franks = note(&peer, "erin", 2, text(&erins["id"]), "<p>Frank-like answer, seen only in the context.</p>");
+    let unrelated = note(&peer, "erin", 3, "https://elsewhere.invalid/1", "<p>Unrelated.</p>");
+    peer.serve(franks.clone());
+    peer.serve(unrelated.clone());
+    let context_id = format!("{}/contexts/1", peer.base);
+    peer.serve(json!({
+        "id": context_id,
+        "type": "OrderedCollection",
+        "orderedItems": [alices["id"], erins["id"], unrelated["id"], franks["id"]],
+    }));
+    let mut grace = note(&peer, "alice", 2, text(&article["ap_id"]), "<p>Alice again.</p>");
+    grace["context"] = json!(context_id);
+    assert_eq!(post(&peer, &app, "alice", &activity(&peer, "alice", "Create", grace)).await, StatusCode::ACCEPTED);
+    let thread = wait_for_thread(&app, "treaty", |t| find(t, text(&franks["id"])).is_some()).await;
+    assert_eq!(find(&thread, text(&franks["id"])).expect("from the context")["depth"], 3);
+    assert!(find(&thread, text(&unrelated["id"])).is_none());
 }
 
 /// With the `hold` policy a reply is pending (not in the public `replies` collection) until an
