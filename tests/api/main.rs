@@ -5,6 +5,7 @@ mod helpers;
 mod inbound;
 mod peer;
 mod replies;
+mod shapes;
 
 mod articles;
 mod bad_input;
