@@ -1,5 +1,5 @@
-//! RFC 9421 HTTP Message Signatures on incoming requests, as Fedify, the WordPress ActivityPub
-//! plugin and newer Mastodon send them. `Signature-Input` names, per label, the covered
+//! RFC 9421 HTTP Message Signatures on incoming requests, as Fedify and the WordPress
+//! ActivityPub plugin send them. `Signature-Input` names, per label, the covered
 //! components and the signature's parameters; `Signature` carries, per label, the signature
 //! bytes. Both are structured-field dictionaries (RFC 8941), read by the small parser below.
 //!
@@ -21,8 +21,7 @@
 //!
 //! **Which label.** Labels are read in `Signature-Input` order and the first one that meets
 //! these requirements (and has a value in `Signature`) is the one checked against its key;
-//! the others are ignored. So a request costs at most one key fetch (and one refetch for a
-//! rotated key), whatever it carries. When no label qualifies, the first label's reason is
+//! the others are ignored. So a request costs at most one key fetch, whatever it carries. When no label qualifies, the first label's reason is
 //! the refusal.
 //!
 //! The `@signature-params` line is the canonical serialization of the label's inner list and
