@@ -124,7 +124,7 @@ pub fn reply_event(
 pub fn deleted_event(reply: &StoredReply) -> WebhookEvent {
     let comment = CommentPayload {
         id: &reply.key,
-        ap_id: None,
+        ap_id: Some(&reply.ap_id),
         parent: reply.parent_key.as_ref(),
         origin: "remote",
         status: Status::Deleted,
@@ -350,6 +350,7 @@ mod tests {
             article_id: 1,
             article_key: Key::from_store("treaty".into()),
             key: Key::from_store("r-0123456789abcdef".into()),
+            ap_id: "https://social.example/users/alice/statuses/1".into(),
             parent_key: None,
             author_ap_id: "https://social.example/users/alice".into(),
             status: Status::Deleted,

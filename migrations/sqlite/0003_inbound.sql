@@ -33,11 +33,12 @@ CREATE TABLE inbound_activities (
 );
 CREATE INDEX inbound_activities_by_age ON inbound_activities (received_at);
 
--- Likes and Announces (boosts) of our articles and comments, one per account and object,
--- removed by the matching Undo.
+-- Likes, emoji reactions (Misskey, Akkoma) and Announces (boosts) of our articles and comments,
+-- one per account, kind and object, removed by the matching Undo. An item's likes are the
+-- accounts with a like or an emoji reaction on it.
 CREATE TABLE reactions (
     id              INTEGER PRIMARY KEY,
-    kind            TEXT NOT NULL CHECK (kind IN ('like', 'announce')),
+    kind            TEXT NOT NULL CHECK (kind IN ('like', 'emoji', 'announce')),
     -- The Like/Announce activity's id (what an Undo names).
     activity_ap_id  TEXT NOT NULL UNIQUE,
     actor_ap_id     TEXT NOT NULL,

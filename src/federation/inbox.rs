@@ -163,7 +163,12 @@ async fn receive(
         "Create" => super::replies::create(state, &signer, &activity).await?,
         "Update" => super::replies::update(state, &signer, &activity).await?,
         "Delete" => super::replies::delete(state, &signer, &activity).await?,
-        "Like" | "EmojiReact" => reactions::react(state, &signer, &activity, ReactionKind::Like).await?,
+        "Like" if reactions::is_emoji(&activity) => {
+            reactions::react(state, &signer, &activity, ReactionKind::Emoji).await?
+        }
+        "Like" => reactions::react(state, &signer, &activity, ReactionKind::Like).await?,
+        "EmojiReact" => reactions::react(state, &signer, &activity, ReactionKind::Emoji).await?,
+        "Dislike" => reactions::dislike(state, &signer, &activity).await?,
         "Announce" => reactions::react(state, &signer, &activity, ReactionKind::Announce).await?,
         "Flag" => reactions::flag(state, &signer, &activity).await?,
         "Accept" | "Reject" => tracing::info!(kind, actor = actor_id, "noted: threadbridge follows no one"),

@@ -43,10 +43,41 @@ pub async fn react(
     Ok(())
 }
 
-/// Removes the reaction an `Undo` names (embedded, or by the Like/Announce id), if `actor` made it.
+/// True for a Like that carries an emoji (Misskey's `_misskey_reaction`, or `content`): an
+/// emoji reaction, counted beside a plain Like of the same account.
+pub fn is_emoji(activity: &Value) -> bool {
+    ["_misskey_reaction", "content"]
+        .iter()
+        .any(|k| activity.get(*k).and_then(Value::as_str).is_some_and(|v| !v.trim().is_empty()))
+}
+
+/// A `Dislike` (Lemmy's downvote) is not counted, but takes back the account's Like of the
+/// object: Lemmy sends only the Dislike when a vote turns from up to down.
+pub async fn dislike(state: &AppState, actor: &RemoteActor, activity: &Value) -> Result<(), AppError> {
+    if let Some(object) = id_of(activity.get("object")) {
+        let removed = state.store.remove_reaction_to(ReactionKind::Like, &actor.ap_id, object).await?;
+        tracing::info!(actor = %actor.ap_id, object, removed, "dislike: not counted, a like taken back");
+    }
+    Ok(())
+}
+
+/// Removes the reaction an `Undo` names, if `actor` made it: by the activity's id, or (an
+/// embedded activity whose id we never saw, as Lemmy re-creates its votes) by its kind and object.
 pub async fn undo(state: &AppState, actor: &RemoteActor, object: &Value) -> Result<bool, AppError> {
     let Some(id) = id_of(Some(object)) else { return Ok(false) };
-    let removed = state.store.remove_reaction(id, &actor.ap_id).await?;
+    let mut removed = state.store.remove_reaction(id, &actor.ap_id).await?;
+    if !removed && object.is_object() {
+        let kind = match object.get("type").and_then(Value::as_str) {
+            Some("Like") if is_emoji(object) => Some(ReactionKind::Emoji),
+            Some("Like") => Some(ReactionKind::Like),
+            Some("EmojiReact") => Some(ReactionKind::Emoji),
+            Some("Announce") => Some(ReactionKind::Announce),
+            _ => None,
+        };
+        if let (Some(kind), Some(target)) = (kind, id_of(object.get("object"))) {
+            removed = state.store.remove_reaction_to(kind, &actor.ap_id, target).await?;
+        }
+    }
     if removed {
         tracing::info!(actor = %actor.ap_id, reaction = id, "reaction undone");
     }

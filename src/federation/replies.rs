@@ -314,7 +314,16 @@ fn reply_from_object(object: &Value, author: &RemoteActor) -> Result<RemoteReply
                 .map(str::to_string)
         })
         .filter(|l| is_language_tag(l));
-    let summary = object.get("summary").and_then(Value::as_str).map(|s| plain_text(s, 500)).filter(|s| !s.is_empty());
+    // A Note's summary is its content warning; an Article's or Page's is an excerpt (WordPress),
+    // a warning only when the post is marked sensitive.
+    let is_note = object.get("type").and_then(Value::as_str) == Some("Note");
+    let sensitive = object.get("sensitive").and_then(Value::as_bool).unwrap_or(false);
+    let summary = object
+        .get("summary")
+        .and_then(Value::as_str)
+        .filter(|_| is_note || sensitive)
+        .map(|s| plain_text(s, 500))
+        .filter(|s| !s.is_empty());
     let time = |k: &str| {
         object
             .get(k)
@@ -371,7 +380,12 @@ fn attachments(value: Option<&Value>) -> Vec<Attachment> {
             Some(Attachment {
                 url,
                 media_type: item.get("mediaType").and_then(Value::as_str).map(|m| plain_text(m, 100)),
-                name: item.get("name").and_then(Value::as_str).map(|n| plain_text(n, 1500)).filter(|n| !n.is_empty()),
+                // The description: GoToSocial (and Mastodon, reading) use `summary`, others `name`.
+                name: ["summary", "name"]
+                    .iter()
+                    .filter_map(|k| item.get(*k).and_then(Value::as_str))
+                    .map(|n| plain_text(n, 1500))
+                    .find(|n| !n.is_empty()),
             })
         })
         .take(MAX_ATTACHMENTS)

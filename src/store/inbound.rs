@@ -41,6 +41,7 @@ pub struct StoredReply {
     pub article_id: i64,
     pub article_key: Key,
     pub key: Key,
+    pub ap_id: String,
     pub parent_key: Option<Key>,
     pub author_ap_id: String,
     pub status: Status,
@@ -60,6 +61,8 @@ pub struct WebhookEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReactionKind {
     Like,
+    /// Misskey's and Akkoma's `EmojiReact` (or a Like carrying an emoji): counted as a like.
+    Emoji,
     Announce,
 }
 
@@ -67,6 +70,7 @@ impl ReactionKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ReactionKind::Like => "like",
+            ReactionKind::Emoji => "emoji",
             ReactionKind::Announce => "announce",
         }
     }
@@ -169,7 +173,13 @@ pub trait InboundStore: Send + Sync {
     /// there was one.
     async fn remove_reaction(&self, activity_ap_id: &str, actor_ap_id: &str) -> StoreResult<bool>;
 
-    /// Likes and boosts of an article and each of its comments (only items that have some).
+    /// Removes `actor_ap_id`'s reaction of `kind` to `object_ap_id` (an Undo whose embedded
+    /// activity has an id we never saw, as Lemmy sends; a Dislike replacing a Like). True when
+    /// there was one.
+    async fn remove_reaction_to(&self, kind: ReactionKind, actor_ap_id: &str, object_ap_id: &str) -> StoreResult<bool>;
+
+    /// Likes (accounts with a like or an emoji reaction) and boosts of an article and each of its
+    /// comments (only items that have some).
     async fn reaction_counts(&self, article_id: i64) -> StoreResult<Vec<ReactionCount>>;
 
     /// Stores a report. False when the same Flag was stored before.

@@ -13,14 +13,15 @@ macro_rules! inbound_store {
             use crate::config::ReplyPolicy;
             use crate::domain::{Key, Status};
             use crate::store::inbound::{
-                Block, InboundStore, NewReaction, NewReport, ReactionCount, RemoteReply, StoredReply, WebhookEvent,
+                Block, InboundStore, NewReaction, NewReport, ReactionCount, ReactionKind, RemoteReply, StoredReply,
+                WebhookEvent,
             };
             use crate::store::StoreResult;
 
             type DbRow = <$db as sqlx::Database>::Row;
             type Tx = sqlx::Transaction<'static, $db>;
 
-            const SELECT_REPLY: &str = "SELECT c.id, c.article_id, a.key AS article_key, c.key, p.key AS parent_key, \
+            const SELECT_REPLY: &str = "SELECT c.id, c.article_id, a.key AS article_key, c.key, c.remote_ap_id, p.key AS parent_key, \
                  c.remote_author_ap_id, c.status, c.published, c.updated FROM comments c \
                  JOIN articles a ON a.id = c.article_id LEFT JOIN comments p ON p.id = c.parent_id \
                  WHERE c.remote_ap_id = $1 AND c.origin = 'remote'";
@@ -31,6 +32,7 @@ macro_rules! inbound_store {
                     article_id: row.try_get("article_id")?,
                     article_key: Key::from_store(row.try_get("article_key")?),
                     key: Key::from_store(row.try_get("key")?),
+                    ap_id: row.try_get::<Option<String>, _>("remote_ap_id")?.unwrap_or_default(),
                     parent_key: row.try_get::<Option<String>, _>("parent_key")?.map(Key::from_store),
                     author_ap_id: row.try_get::<Option<String>, _>("remote_author_ap_id")?.unwrap_or_default(),
                     status: Status::parse(&row.try_get::<String, _>("status")?),
@@ -280,11 +282,34 @@ macro_rules! inbound_store {
                     Ok(removed.is_some())
                 }
 
+                async fn remove_reaction_to(
+                    &self,
+                    kind: ReactionKind,
+                    actor_ap_id: &str,
+                    object_ap_id: &str,
+                ) -> StoreResult<bool> {
+                    let mut tx = self.begin_write().await?;
+                    let removed = sqlx::query(
+                        "DELETE FROM reactions WHERE kind = $1 AND actor_ap_id = $2 AND object_ap_id = $3 \
+                         RETURNING article_id",
+                    )
+                    .bind(kind.as_str())
+                    .bind(actor_ap_id)
+                    .bind(object_ap_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(row) = &removed {
+                        bump_version(&mut tx, row.try_get("article_id")?).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(removed.is_some())
+                }
+
                 async fn reaction_counts(&self, article_id: i64) -> StoreResult<Vec<ReactionCount>> {
                     let rows = sqlx::query(
                         "SELECT comment_id, \
-                         SUM(CASE WHEN kind = 'like' THEN 1 ELSE 0 END) AS likes, \
-                         SUM(CASE WHEN kind = 'announce' THEN 1 ELSE 0 END) AS announces \
+                         COUNT(DISTINCT CASE WHEN kind IN ('like', 'emoji') THEN actor_ap_id END) AS likes, \
+                         COUNT(CASE WHEN kind = 'announce' THEN 1 END) AS announces \
                          FROM reactions WHERE article_id = $1 GROUP BY comment_id",
                     )
                     .bind(article_id)

@@ -320,26 +320,3 @@ pub async fn follow_site(app: &TestApp, peer: &crate::peer::Peer, name: &str) ->
     .await;
     follow
 }
-
-/// `both_backends!` for behaviour the service does not have yet: both halves are ignored with
-/// `$reason` (the change needed), and run with `cargo test -- --ignored`.
-#[macro_export]
-macro_rules! both_backends_ignored {
-    ($reason:literal: $($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[ignore = $reason]
-                async fn sqlite() {
-                    super::$name($crate::helpers::Backend::Sqlite).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[ignore = $reason]
-                async fn postgres() {
-                    super::$name($crate::helpers::Backend::Postgres).await;
-                }
-            }
-        )*
-    };
-}

@@ -8,17 +8,13 @@
 //! `{{ARTICLE}}`, `{{ARTICLE_URL}}` (its page), `{{COMMENT}}` (a site comment's id),
 //! `{{COMMENTER}}` (that comment's author), `{{SITE}}`, `{{SITE_URL}}`, `{{SITE_HANDLE}}`
 //! (the site actor), and `{{BLOG}}` (a WordPress blog actor).
-//!
-//! The tests under `both_backends_ignored!` show what the service should do with a real
-//! server's shape and does not do yet; each reason names the change needed
-//! (`cargo test --test api shapes -- --ignored` runs them).
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::both_backends;
 use crate::helpers::*;
 use crate::peer::{ActorOpts, Peer};
-use crate::{both_backends, both_backends_ignored};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/inbound");
 const ARTICLE: &str = "treaty";
@@ -688,23 +684,10 @@ both_backends!(
     wordpress_article_reply_with_title_and_blog_announces,
 );
 
-both_backends_ignored!(
-    "src/federation/reactions.rs: an EmojiReact is stored as a Like, one per account and object, so undoing the Like removes the reaction too":
-    akkoma_reaction_outlives_an_undone_like
-);
-both_backends_ignored!(
-    "src/federation/replies.rs attachments(): the alt text is read from `name` only, not from `summary` (GoToSocial; Mastodon reads summary first)":
-    gotosocial_alt_text_in_summary_is_kept
-);
-both_backends_ignored!(
-    "src/federation/reactions.rs undo(): a reaction is found by the Undo's embedded id only; Lemmy's UndoVote embeds the vote with a new id":
-    lemmy_undo_of_a_vote_takes_it_back
-);
-both_backends_ignored!(
-    "src/federation/inbox.rs receive(): Dislike is ignored; it should replace the actor's Like of that object":
-    lemmy_dislike_replaces_a_like
-);
-both_backends_ignored!(
-    "src/federation/replies.rs reply_from_object(): an Article's or Page's summary is kept as a content warning even when not sensitive":
-    wordpress_article_excerpt_is_no_content_warning
+both_backends!(
+    akkoma_reaction_outlives_an_undone_like,
+    gotosocial_alt_text_in_summary_is_kept,
+    lemmy_undo_of_a_vote_takes_it_back,
+    lemmy_dislike_replaces_a_like,
+    wordpress_article_excerpt_is_no_content_warning,
 );
