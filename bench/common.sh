@@ -69,3 +69,43 @@ choose_database() {
         DB_KIND="SQLite (temp file)"
     fi
 }
+
+# VmRSS / VmHWM (field $2) of process $1, in kB; 0 when it is gone.
+proc_kb() {
+    local k v _
+    while read -r k v _; do
+        [[ "$k" == "$2:" ]] && { echo "$v"; return; }
+    done <"/proc/$1/status" 2>/dev/null
+    echo 0
+}
+
+# Installs the Debian packages named that are missing, with apt-get (as root or sudo -n), unless
+# $INSTALL is 0. Each argument is "command:package".
+ensure_tools() {
+    local pair missing=() sudo=()
+    for pair in "$@"; do
+        command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+    done
+    ((${#missing[@]})) || return 0
+    ((${INSTALL:-1})) || die "missing: ${missing[*]} (run without --no-install, or apt-get install them)"
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null || die "missing ${missing[*]} and not root; install them first"
+        sudo=(sudo -n)
+    fi
+    say "installing ${missing[*]} with apt-get"
+    "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
+        { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
+        die "apt-get install ${missing[*]} failed"
+}
+
+# Size of a SQLite database: the file plus its -wal/-shm files ($1 is the file's path).
+sqlite_size() {
+    local f b total=0 parts=""
+    for f in "$1" "$1-wal" "$1-shm"; do
+        [[ -e "$f" ]] || continue
+        b=$(stat -c %s "$f")
+        total=$((total + b))
+        parts+="${parts:+, }${f##*/} $(awk -v b="$b" 'BEGIN { printf "%.1f MiB", b / 1048576 }')"
+    done
+    echo "$(awk -v b="$total" 'BEGIN { printf "%.1f MiB", b / 1048576 }') ($parts)"
+}
