@@ -16,6 +16,7 @@ use crate::federation::objects::Renderer;
 use crate::federation::signatures::SigningKey;
 use crate::federation::urls::Urls;
 use crate::http::cache::DocumentCache;
+use crate::store::federation::RemoteActor;
 use crate::store::{self, Store};
 
 /// What every handler can reach.
@@ -38,6 +39,9 @@ pub struct AppState {
     pub site_key: Arc<SigningKey>,
     /// Inbox requests per server (see `federation::limits`).
     pub inbox_limiter: RateLimiter,
+    /// Signers' keys verified lately, by key id (the store keeps them too; this saves a read
+    /// per inbox request).
+    pub signer_keys: moka::sync::Cache<String, RemoteActor>,
     /// Signatures the inbox accepted lately: the same signed request again is a replay.
     pub seen_signatures: moka::sync::Cache<Vec<u8>, ()>,
 }
@@ -99,6 +103,10 @@ impl Application {
             outbox,
             webhook: Arc::new(Notify::new()),
             inbox_limiter,
+            signer_keys: moka::sync::Cache::builder()
+                .max_capacity(50_000)
+                .time_to_live(std::time::Duration::from_secs(600))
+                .build(),
             client,
             site_key,
             seen_signatures,

@@ -174,7 +174,8 @@ async fn receive(
         "Accept" | "Reject" => tracing::info!(kind, actor = actor_id, "noted: threadbridge follows no one"),
         other => tracing::info!(kind = other, actor = actor_id, "activity ignored: not handled"),
     }
-    if let Some(id) = activity_id {
+    // A reply's Create is noted as processed in the transaction that stores it.
+    if let Some(id) = activity_id.filter(|_| kind != "Create") {
         state.store.record_activity(id).await?;
     }
     Ok(())

@@ -52,13 +52,14 @@ const MAX_ATTACHMENTS: usize = 16;
 /// Where a reply goes: its article, and the item it answers (None: the article).
 struct Place {
     article: Article,
-    parent_id: Option<i64>,
+    parent: Option<(i64, Key)>,
 }
 
 /// Handles a `Create` verified as sent by `actor`.
 pub async fn create(state: &AppState, actor: &RemoteActor, activity: &Value) -> Result<(), AppError> {
     let Some(object) = object_of(state, actor, activity).await? else { return Ok(()) };
-    receive_post(state, actor, object, false).await
+    let activity_id = activity.get("id").and_then(Value::as_str);
+    receive_post(state, actor, object, false, activity_id).await
 }
 
 /// Handles an `Update` verified as sent by `actor`: an edit of its reply, or (a reply not held
@@ -72,7 +73,7 @@ pub async fn update(state: &AppState, actor: &RemoteActor, activity: &Value) -> 
         return Ok(());
     }
     let Some(object) = object_of(state, actor, activity).await? else { return Ok(()) };
-    receive_post(state, actor, object, true).await
+    receive_post(state, actor, object, true, None).await
 }
 
 /// Handles a `Delete` verified as sent by `actor`: of a Tombstone, an object, or an id.
@@ -133,8 +134,15 @@ async fn object_of(state: &AppState, actor: &RemoteActor, activity: &Value) -> R
     }
 }
 
-/// Stores a post sent (or re-sent, `is_update`) by `actor`, if it answers one of our threads.
-async fn receive_post(state: &AppState, actor: &RemoteActor, object: Value, is_update: bool) -> Result<(), AppError> {
+/// Stores a post sent (or re-sent, `is_update`) by `actor`, if it answers one of our threads;
+/// the activity's id is noted as processed with it.
+async fn receive_post(
+    state: &AppState,
+    actor: &RemoteActor,
+    object: Value,
+    is_update: bool,
+    activity_id: Option<&str>,
+) -> Result<(), AppError> {
     let kind = object.get("type").and_then(Value::as_str).unwrap_or_default();
     if !REPLY_TYPES.contains(&kind) {
         tracing::info!(actor = %actor.ap_id, kind, "activity ignored: not a post");
@@ -156,7 +164,7 @@ async fn receive_post(state: &AppState, actor: &RemoteActor, object: Value, is_u
     };
     match known_place(state, &in_reply_to).await? {
         Known::Here(place) => {
-            store_reply(state, &place, &reply).await?;
+            store_reply(state, &place, &reply, activity_id).await?;
             spawn_crawl(state, object, 0);
         }
         Known::Nowhere => tracing::info!(object = %reply.ap_id, in_reply_to, "reply ignored: its thread is not ours"),
@@ -202,53 +210,43 @@ async fn known_place(state: &AppState, in_reply_to: &str) -> Result<Known, AppEr
             return Ok(Known::Nowhere);
         };
         let Some(article) = open(state.store.article(&article_key).await?) else { return Ok(Known::Nowhere) };
-        let parent_id = match comment_key {
+        let parent = match comment_key {
             None => None,
             Some(Err(_)) => return Ok(Known::Nowhere),
             Some(Ok(key)) => match state.store.comment(&article.key, &key).await? {
-                Some((_, parent)) => Some(parent.id),
+                Some((_, parent)) => Some((parent.id, parent.key)),
                 None => return Ok(Known::Nowhere),
             },
         };
-        return Ok(Known::Here(Box::new(Place { article, parent_id })));
+        return Ok(Known::Here(Box::new(Place { article, parent })));
     }
     let Some(stored) = state.store.remote_reply(in_reply_to).await? else { return Ok(Known::Unknown) };
     match open(state.store.article(&stored.article_key).await?) {
-        Some(article) => Ok(Known::Here(Box::new(Place { article, parent_id: Some(stored.comment_id) }))),
+        Some(article) => Ok(Known::Here(Box::new(Place { article, parent: Some((stored.comment_id, stored.key)) }))),
         None => Ok(Known::Nowhere),
     }
 }
 
 /// Stores a new reply at `place`, with the status the reply policy gives it.
-async fn store_reply(state: &AppState, place: &Place, reply: &RemoteReply) -> Result<bool, AppError> {
+async fn store_reply(
+    state: &AppState,
+    place: &Place,
+    reply: &RemoteReply,
+    activity_id: Option<&str>,
+) -> Result<bool, AppError> {
     let status = status_for(state, place, reply).await?;
-    let parent_key = match place.parent_id {
-        None => None,
-        Some(_) => state.store.remote_reply(&reply.ap_id).await?.and_then(|r| r.parent_key),
-    };
-    let parent_key = match (parent_key, place.parent_id) {
-        (Some(k), _) => Some(k),
-        (None, Some(id)) => parent_key_of(state, &place.article, id).await?,
-        (None, None) => None,
-    };
+    let (parent_id, parent_key) = place.parent.as_ref().map(|(id, key)| (*id, key)).unzip();
     let key = Key::from_store(reply.key.clone());
-    let event = reply_event(state, "reply.created", &place.article.key, &key, parent_key.as_ref(), reply, status);
-    let new = state.store.add_remote_reply(place.article.id, place.parent_id, reply, status, event.as_ref()).await?;
-    if new {
-        article_changed(state, &place.article.key).await?;
+    let event = reply_event(state, "reply.created", &place.article.key, &key, parent_key, reply, status);
+    let version =
+        state.store.add_remote_reply(place.article.id, parent_id, reply, status, event.as_ref(), activity_id).await?;
+    let new = version.is_some();
+    if let Some(version) = version {
+        state.cache.article_changed(&place.article.key, version);
         state.webhook.notify_one();
     }
     tracing::info!(object = %reply.ap_id, article = %place.article.key, new, status = status.as_str(), "federated reply stored");
     Ok(new)
-}
-
-async fn parent_key_of(state: &AppState, article: &Article, comment_id: i64) -> Result<Option<Key>, AppError> {
-    Ok(state
-        .store
-        .thread(&article.key)
-        .await?
-        .and_then(|t| t.comments.into_iter().find(|c| c.id == comment_id))
-        .map(|c| c.key))
 }
 
 /// `pending` when the article's policy (or the site's) holds replies, or the author's server
@@ -451,7 +449,7 @@ fn spawn_chain(state: &AppState, reply: RemoteReply, object: Value, in_reply_to:
     let state = state.clone();
     spawn_background("parent chain", async move {
         if let Some(place) = fetch_chain(&state, &in_reply_to).await? {
-            store_reply(&state, &place, &reply).await?;
+            store_reply(&state, &place, &reply, None).await?;
             spawn_crawl(&state, object, 0);
         }
         Ok(())
@@ -484,11 +482,11 @@ async fn fetch_chain(state: &AppState, start: &str) -> Result<Option<Place>, App
     };
     for (post, author) in fetched.iter().rev() {
         let reply = reply_from_object(post, author)?;
-        store_reply(state, &place, &reply).await?;
+        store_reply(state, &place, &reply, None).await?;
         let stored = state.store.remote_reply(&reply.ap_id).await?;
         // A tombstoned ancestor is not stored: what is below it cannot be placed.
         let Some(stored) = stored else { return Ok(None) };
-        place = Place { article: place.article, parent_id: Some(stored.comment_id) };
+        place = Place { article: place.article, parent: Some((stored.comment_id, stored.key)) };
     }
     Ok(Some(place))
 }
@@ -576,7 +574,7 @@ async fn crawl(state: &AppState, post: &Value, depth: usize) -> Result<(), AppEr
         let Some(parent) = id_of(found_post.get("inReplyTo")).map(str::to_string) else { continue };
         let Ok(reply) = reply_from_object(&found_post, &author) else { continue };
         if let Known::Here(place) = known_place(state, &parent).await? {
-            store_reply(state, &place, &reply).await?;
+            store_reply(state, &place, &reply, None).await?;
             spawn_crawl(state, found_post, depth + 1);
         }
     }

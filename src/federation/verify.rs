@@ -47,15 +47,16 @@ pub async fn signer(
         return Err(replayed());
     }
     let owner = Url::parse(checked.key_owner_url()).map_err(|_| unauthorized("the keyId is not a URL"))?;
-    let cached = state
-        .store
-        .remote_actor_by_key(&checked.key_id)
-        .await?
-        .filter(|a| chrono::Utc::now() - a.fetched_at < KEY_FRESH_FOR);
+    let cached = match state.signer_keys.get(&checked.key_id) {
+        Some(actor) => Some(actor),
+        None => state.store.remote_actor_by_key(&checked.key_id).await?,
+    }
+    .filter(|a| chrono::Utc::now() - a.fetched_at < KEY_FRESH_FOR);
     if let Some(actor) = cached {
         if let Some(pem) = &actor.public_key_pem {
             if checked.verify(pem).is_ok() {
                 remember(state, &checked)?;
+                state.signer_keys.insert(checked.key_id.clone(), actor.clone());
                 return Ok(actor);
             }
         }
@@ -76,6 +77,7 @@ pub async fn signer(
     checked.verify(pem).map_err(|e: SignatureError| unauthorized(e.to_string()))?;
     remember(state, &checked)?;
     state.store.upsert_remote_actor(&actor).await?;
+    state.signer_keys.insert(checked.key_id.clone(), actor.clone());
     Ok(actor)
 }
 

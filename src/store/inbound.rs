@@ -134,7 +134,8 @@ pub trait InboundStore: Send + Sync {
 
     /// Stores a federated reply under `parent_id` (None: the article) with `status` (visible or
     /// pending), once: a reply already stored, or deleted by its owner before (a tombstone), is
-    /// left as it is. Queues `event` with it. True when it is new.
+    /// left as it is. Queues `event` and notes `activity_id` as processed in the same
+    /// transaction (one commit). Returns the article's new version when the reply is new.
     async fn add_remote_reply(
         &self,
         article_id: i64,
@@ -142,7 +143,8 @@ pub trait InboundStore: Send + Sync {
         reply: &RemoteReply,
         status: Status,
         event: Option<&WebhookEvent>,
-    ) -> StoreResult<bool>;
+        activity_id: Option<&str>,
+    ) -> StoreResult<Option<i64>>;
 
     /// Edits a stored reply as its owner sent it: only when `reply.author_ap_id` wrote it, it is
     /// not deleted, and `reply.updated` is newer than what is stored. Queues `event` with it.

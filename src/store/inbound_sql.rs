@@ -117,10 +117,11 @@ macro_rules! inbound_store {
                     reply: &RemoteReply,
                     status: Status,
                     event: Option<&WebhookEvent>,
-                ) -> StoreResult<bool> {
+                    activity_id: Option<&str>,
+                ) -> StoreResult<Option<i64>> {
                     let mut tx = self.begin_write().await?;
                     if tombstoned(&mut tx, &reply.ap_id).await? {
-                        return Ok(false);
+                        return Ok(None);
                     }
                     let inserted = sqlx::query(
                         "INSERT INTO comments (article_id, key, parent_id, origin, status, remote_ap_id, \
@@ -149,12 +150,26 @@ macro_rules! inbound_store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                    let mut version = None;
                     if inserted > 0 {
-                        bump_version(&mut tx, article_id).await?;
+                        let row = sqlx::query("UPDATE articles SET version = version + 1 WHERE id = $1 RETURNING version")
+                            .bind(article_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        version = Some(row.try_get("version")?);
                         queue_event(&mut tx, event).await?;
                     }
+                    if let Some(id) = activity_id {
+                        sqlx::query(
+                            "INSERT INTO inbound_activities (ap_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(id)
+                        .bind(Utc::now())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     tx.commit().await?;
-                    Ok(inserted > 0)
+                    Ok(version)
                 }
 
                 async fn update_remote_reply(

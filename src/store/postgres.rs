@@ -15,6 +15,8 @@ impl PgStore {
     pub async fn connect(database_url: &str) -> Result<PgStore, sqlx::Error> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            // A dropped connection fails its query instead of being pinged before every use.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect(database_url)
             .await?;

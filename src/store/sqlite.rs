@@ -28,8 +28,13 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             // 16 MiB of page cache per connection (the default is 2 MiB).
             .pragma("cache_size", "-16384");
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
+        let writer =
+            SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options).await?;
         Ok(SqliteStore { pool, writer })
     }
 
