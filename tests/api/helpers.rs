@@ -320,3 +320,35 @@ pub async fn follow_site(app: &TestApp, peer: &crate::peer::Peer, name: &str) ->
     .await;
     follow
 }
+
+/// A public Note by `name` of `peer` (Mastodon's shape), answering `in_reply_to`.
+pub fn mastodon_note(peer: &crate::peer::Peer, name: &str, status: u32, in_reply_to: &str, content: &str) -> Value {
+    let actor = peer.actor_id(name);
+    json!({
+        "id": format!("{actor}/statuses/{status}"),
+        "type": "Note",
+        "attributedTo": actor,
+        "inReplyTo": in_reply_to,
+        "published": "2026-11-27T09:00:00Z",
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "cc": [format!("{actor}/followers")],
+        "content": content,
+    })
+}
+
+/// The Create of `note` by `name` of `peer` (Mastodon's shape): its id is the note's plus
+/// `/activity`.
+pub fn create_of(peer: &crate::peer::Peer, name: &str, note: Value) -> Value {
+    let actor = peer.actor_id(name);
+    let note_id = note["id"].as_str().expect("note id").to_string();
+    json!({
+        "@context": ["https://www.w3.org/ns/activitystreams"],
+        "id": format!("{note_id}/activity"),
+        "type": "Create",
+        "actor": actor,
+        "published": "2026-11-27T09:00:00Z",
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "cc": [format!("{actor}/followers")],
+        "object": note,
+    })
+}

@@ -14,21 +14,6 @@ use crate::peer::{ActorOpts, Peer};
 
 const WAIT: Duration = Duration::from_secs(15);
 
-/// A Note by `name` on `peer`, in Mastodon's shape.
-fn note(peer: &Peer, name: &str, status: u32, in_reply_to: &str, content: &str) -> Value {
-    let actor = peer.actor_id(name);
-    json!({
-        "id": format!("{actor}/statuses/{status}"),
-        "type": "Note",
-        "attributedTo": actor,
-        "inReplyTo": in_reply_to,
-        "published": "2026-11-27T09:00:00Z",
-        "to": ["https://www.w3.org/ns/activitystreams#Public"],
-        "cc": [format!("{actor}/followers")],
-        "content": content,
-    })
-}
-
 /// An activity of `kind` by `name` about `object`, with a fresh id.
 fn activity(peer: &Peer, name: &str, kind: &str, object: Value) -> Value {
     let actor = peer.actor_id(name);
@@ -75,7 +60,7 @@ async fn the_owner_edits_and_deletes_a_reply_and_no_one_else_can(backend: Backen
     let peer = Peer::start().await;
     peer.add_actors(&["alice", "mallory"], ActorOpts::default());
     let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
-    let original = note(&peer, "alice", 1, text(&article["ap_id"]), "<p>First take.</p>");
+    let original = mastodon_note(&peer, "alice", 1, text(&article["ap_id"]), "<p>First take.</p>");
     let id = text(&original["id"]).to_string();
     let create = activity(&peer, "alice", "Create", original.clone());
     assert_eq!(post(&peer, &app, "alice", &create).await, StatusCode::ACCEPTED);
@@ -136,14 +121,14 @@ async fn ordering_is_tolerated(backend: Backend) {
     let peer = Peer::start().await;
     peer.add_actor("alice", ActorOpts::default());
     let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
-    let first = note(&peer, "alice", 1, text(&article["ap_id"]), "<p>Deleted before it came.</p>");
+    let first = mastodon_note(&peer, "alice", 1, text(&article["ap_id"]), "<p>Deleted before it came.</p>");
     let delete = activity(&peer, "alice", "Delete", json!(first["id"]));
     assert_eq!(post(&peer, &app, "alice", &delete).await, StatusCode::ACCEPTED);
     let create = activity(&peer, "alice", "Create", first.clone());
     assert_eq!(post(&peer, &app, "alice", &create).await, StatusCode::ACCEPTED);
     assert!(find(&app.thread("treaty").await, text(&first["id"])).is_none(), "not stored after its Delete");
 
-    let mut second = note(&peer, "alice", 2, text(&article["ap_id"]), "<p>Known by its edit.</p>");
+    let mut second = mastodon_note(&peer, "alice", 2, text(&article["ap_id"]), "<p>Known by its edit.</p>");
     second["updated"] = json!("2026-11-27T10:00:00Z");
     let update = activity(&peer, "alice", "Update", second.clone());
     assert_eq!(post(&peer, &app, "alice", &update).await, StatusCode::ACCEPTED);
@@ -203,9 +188,9 @@ async fn unknown_parents_are_fetched_up_the_chain(backend: Backend) {
     peer.add_actors(&["bob", "carol", "dave"], ActorOpts::default());
     let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
     // bob answered the article (we never got it), carol answered bob: carol's reaches us.
-    let bobs = note(&peer, "bob", 1, text(&article["ap_id"]), "<p>Bob, never delivered.</p>");
+    let bobs = mastodon_note(&peer, "bob", 1, text(&article["ap_id"]), "<p>Bob, never delivered.</p>");
     peer.serve(bobs.clone());
-    let carols = note(&peer, "carol", 1, text(&bobs["id"]), "<p>Carol answers Bob.</p>");
+    let carols = mastodon_note(&peer, "carol", 1, text(&bobs["id"]), "<p>Carol answers Bob.</p>");
     let create = activity(&peer, "carol", "Create", carols.clone());
     assert_eq!(post(&peer, &app, "carol", &create).await, StatusCode::ACCEPTED);
     let thread = wait_for_thread(&app, "treaty", |t| find(t, text(&carols["id"])).is_some()).await;
@@ -216,9 +201,9 @@ async fn unknown_parents_are_fetched_up_the_chain(backend: Backend) {
     assert_eq!(bob_reply["author"]["url"], peer.actor_id("bob"));
 
     // A conversation that starts elsewhere.
-    let top = note(&peer, "dave", 10, "https://elsewhere.invalid/notes/1", "<p>Not about the article.</p>");
+    let top = mastodon_note(&peer, "dave", 10, "https://elsewhere.invalid/notes/1", "<p>Not about the article.</p>");
     peer.serve(top.clone());
-    let below = note(&peer, "carol", 11, text(&top["id"]), "<p>Reply elsewhere.</p>");
+    let below = mastodon_note(&peer, "carol", 11, text(&top["id"]), "<p>Reply elsewhere.</p>");
     assert_eq!(
         post(&peer, &app, "carol", &activity(&peer, "carol", "Create", below.clone())).await,
         StatusCode::ACCEPTED
@@ -226,17 +211,17 @@ async fn unknown_parents_are_fetched_up_the_chain(backend: Backend) {
     // A chain longer than the bound: 12 posts above the one delivered.
     let mut parent = text(&article["ap_id"]).to_string();
     for n in 0..12 {
-        let step = note(&peer, "dave", 100 + n, &parent, "<p>step</p>");
+        let step = mastodon_note(&peer, "dave", 100 + n, &parent, "<p>step</p>");
         peer.serve(step.clone());
         parent = text(&step["id"]).to_string();
     }
-    let deep = note(&peer, "carol", 12, &parent, "<p>At the bottom of a long chain.</p>");
+    let deep = mastodon_note(&peer, "carol", 12, &parent, "<p>At the bottom of a long chain.</p>");
     assert_eq!(
         post(&peer, &app, "carol", &activity(&peer, "carol", "Create", deep.clone())).await,
         StatusCode::ACCEPTED
     );
     // Something that is stored after both shows they were dealt with.
-    let marker = note(&peer, "carol", 13, text(&article["ap_id"]), "<p>marker</p>");
+    let marker = mastodon_note(&peer, "carol", 13, text(&article["ap_id"]), "<p>marker</p>");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         post(&peer, &app, "carol", &activity(&peer, "carol", "Create", marker.clone())).await,
@@ -256,8 +241,8 @@ async fn replies_of_a_stored_reply_are_crawled(backend: Backend) {
     let peer = Peer::start().await;
     peer.add_actors(&["alice", "erin"], ActorOpts::default());
     let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
-    let mut alices = note(&peer, "alice", 1, text(&article["ap_id"]), "<p>Alice.</p>");
-    let erins = note(&peer, "erin", 1, text(&alices["id"]), "<p>Erin answers Alice elsewhere.</p>");
+    let mut alices = mastodon_note(&peer, "alice", 1, text(&article["ap_id"]), "<p>Alice.</p>");
+    let erins = mastodon_note(&peer, "erin", 1, text(&alices["id"]), "<p>Erin answers Alice elsewhere.</p>");
     peer.serve(erins.clone());
     let replies_id = format!("{}/replies", text(&alices["id"]));
     alices["replies"] = json!({
@@ -287,8 +272,9 @@ async fn replies_of_a_stored_reply_are_crawled(backend: Backend) {
 
     // A conversation's `context` collection (FEP-7888), kept by the peer: frank's answer to
     // erin is listed there (after posts we hold or that are not about our thread).
-    let franks = note(&peer, "erin", 2, text(&erins["id"]), "<p>Frank-like answer, seen only in the context.</p>");
-    let unrelated = note(&peer, "erin", 3, "https://elsewhere.invalid/1", "<p>Unrelated.</p>");
+    let franks =
+        mastodon_note(&peer, "erin", 2, text(&erins["id"]), "<p>Frank-like answer, seen only in the context.</p>");
+    let unrelated = mastodon_note(&peer, "erin", 3, "https://elsewhere.invalid/1", "<p>Unrelated.</p>");
     peer.serve(franks.clone());
     peer.serve(unrelated.clone());
     let context_id = format!("{}/contexts/1", peer.base);
@@ -297,7 +283,7 @@ async fn replies_of_a_stored_reply_are_crawled(backend: Backend) {
         "type": "OrderedCollection",
         "orderedItems": [alices["id"], erins["id"], unrelated["id"], franks["id"]],
     }));
-    let mut grace = note(&peer, "alice", 2, text(&article["ap_id"]), "<p>Alice again.</p>");
+    let mut grace = mastodon_note(&peer, "alice", 2, text(&article["ap_id"]), "<p>Alice again.</p>");
     grace["context"] = json!(context_id);
     assert_eq!(post(&peer, &app, "alice", &activity(&peer, "alice", "Create", grace)).await, StatusCode::ACCEPTED);
     let thread = wait_for_thread(&app, "treaty", |t| find(t, text(&franks["id"])).is_some()).await;
@@ -316,12 +302,12 @@ async fn held_replies_wait_for_approval(backend: Backend) {
     let (status, _) = app.admin_put("/api/admin/articles/open/reply-policy", &json!({"policy": "open"})).await;
     assert_eq!(status, StatusCode::OK);
 
-    let held = note(&peer, "alice", 1, text(&article["ap_id"]), "<p>Please approve me.</p>");
+    let held = mastodon_note(&peer, "alice", 1, text(&article["ap_id"]), "<p>Please approve me.</p>");
     assert_eq!(
         post(&peer, &app, "alice", &activity(&peer, "alice", "Create", held.clone())).await,
         StatusCode::ACCEPTED
     );
-    let shown = note(&peer, "alice", 2, text(&open["ap_id"]), "<p>Shown at once.</p>");
+    let shown = mastodon_note(&peer, "alice", 2, text(&open["ap_id"]), "<p>Shown at once.</p>");
     assert_eq!(
         post(&peer, &app, "alice", &activity(&peer, "alice", "Create", shown.clone())).await,
         StatusCode::ACCEPTED
@@ -350,7 +336,7 @@ async fn objects_from_another_server_are_fetched_not_trusted(backend: Backend) {
     peer.add_actor("alice", ActorOpts::default());
     other.add_actor("zoe", ActorOpts::default());
     let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
-    let real = note(&other, "zoe", 1, text(&article["ap_id"]), "<p>What zoe really wrote.</p>");
+    let real = mastodon_note(&other, "zoe", 1, text(&article["ap_id"]), "<p>What zoe really wrote.</p>");
     other.serve(real.clone());
     let mut forged = real.clone();
     forged["attributedTo"] = json!(peer.actor_id("alice"));
@@ -366,7 +352,7 @@ async fn what_a_reply_carries_is_sanitised(backend: Backend) {
     let peer = Peer::start().await;
     peer.add_actor("alice", ActorOpts::default());
     let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
-    let mut post_note = note(
+    let mut post_note = mastodon_note(
         &peer,
         "alice",
         1,
@@ -412,7 +398,7 @@ async fn limits_and_blocks_refuse_early(backend: Backend) {
     let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
     let article_id = text(&article["ap_id"]).to_string();
 
-    let mut deep = note(&peer, "alice", 1, &article_id, "<p>deep</p>");
+    let mut deep = mastodon_note(&peer, "alice", 1, &article_id, "<p>deep</p>");
     let mut nested = json!("bottom");
     for _ in 0..40 {
         nested = json!({ "x": nested });
@@ -422,18 +408,18 @@ async fn limits_and_blocks_refuse_early(backend: Backend) {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(body_json(response).await["error"].as_str().expect("error").contains("nested"));
 
-    let huge = note(&peer, "alice", 2, &article_id, &format!("<p>{}</p>", "x".repeat(1_100_000)));
+    let huge = mastodon_note(&peer, "alice", 2, &article_id, &format!("<p>{}</p>", "x".repeat(1_100_000)));
     let response = peer.signed_post("alice", &app.url("/inbox"), &activity(&peer, "alice", "Create", huge)).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(body_json(response).await["error"].as_str().expect("a JSON error").contains("larger than"));
 
     // The burst of 4 is spent on: the deep one, one accepted here, and two more; then 429.
-    let ok = note(&peer, "alice", 3, &article_id, "<p>fine</p>");
+    let ok = mastodon_note(&peer, "alice", 3, &article_id, "<p>fine</p>");
     assert_eq!(post(&peer, &app, "alice", &activity(&peer, "alice", "Create", ok.clone())).await, StatusCode::ACCEPTED);
     let mut statuses = Vec::new();
     let mut retry_after = None;
     for n in 0..4 {
-        let extra = note(&peer, "alice", 10 + n, &article_id, "<p>more</p>");
+        let extra = mastodon_note(&peer, "alice", 10 + n, &article_id, "<p>more</p>");
         let response = peer.signed_post("alice", &app.url("/inbox"), &activity(&peer, "alice", "Create", extra)).await;
         statuses.push(response.status());
         if response.status() == StatusCode::TOO_MANY_REQUESTS {
@@ -449,7 +435,7 @@ async fn limits_and_blocks_refuse_early(backend: Backend) {
     let host = peer.base.trim_start_matches("http://").split(':').next().expect("host").to_string();
     let (status, body) = app.admin_put(&format!("/api/admin/blocks/domains/{host}"), &json!({})).await;
     assert!(status.is_success(), "{status} {body}");
-    let blocked = note(&peer, "alice", 30, &article_id, "<p>blocked</p>");
+    let blocked = mastodon_note(&peer, "alice", 30, &article_id, "<p>blocked</p>");
     let status = post(&peer, &app, "alice", &activity(&peer, "alice", "Create", blocked.clone())).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let thread = app.thread("treaty").await;

@@ -12,27 +12,7 @@ use crate::peer::{ActorOpts, Peer};
 
 /// A Create of a public Note by `name` of `peer` (Mastodon's shape), answering `in_reply_to`.
 pub fn reply_create(peer: &Peer, name: &str, status: u32, in_reply_to: &str, content: &str) -> Value {
-    let actor = peer.actor_id(name);
-    let note_id = format!("{actor}/statuses/{status}");
-    json!({
-        "@context": ["https://www.w3.org/ns/activitystreams"],
-        "id": format!("{note_id}/activity"),
-        "type": "Create",
-        "actor": actor,
-        "published": "2026-11-27T09:00:00Z",
-        "to": ["https://www.w3.org/ns/activitystreams#Public"],
-        "cc": [format!("{actor}/followers")],
-        "object": {
-            "id": note_id,
-            "type": "Note",
-            "attributedTo": actor,
-            "inReplyTo": in_reply_to,
-            "published": "2026-11-27T09:00:00Z",
-            "to": ["https://www.w3.org/ns/activitystreams#Public"],
-            "cc": [format!("{actor}/followers")],
-            "content": content,
-        },
-    })
+    create_of(peer, name, mastodon_note(peer, name, status, in_reply_to, content))
 }
 
 /// Sends a reply by `name` to the article `article_ap_id`, accepted; returns its thread item.

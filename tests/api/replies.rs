@@ -13,31 +13,6 @@ use crate::peer::{ActorOpts, Peer};
 
 const WAIT: Duration = Duration::from_secs(15);
 
-/// A Create in Mastodon's shape: a public Note by `actor`, in reply to `in_reply_to`.
-fn create_note(peer: &Peer, name: &str, status: u32, in_reply_to: &str, content: &str) -> Value {
-    let actor = peer.actor_id(name);
-    let note_id = format!("{actor}/statuses/{status}");
-    json!({
-        "@context": ["https://www.w3.org/ns/activitystreams"],
-        "id": format!("{note_id}/activity"),
-        "type": "Create",
-        "actor": actor,
-        "published": "2026-11-27T09:00:00Z",
-        "to": ["https://www.w3.org/ns/activitystreams#Public"],
-        "cc": [format!("{actor}/followers")],
-        "object": {
-            "id": note_id,
-            "type": "Note",
-            "attributedTo": actor,
-            "inReplyTo": in_reply_to,
-            "published": "2026-11-27T09:00:00Z",
-            "to": ["https://www.w3.org/ns/activitystreams#Public"],
-            "cc": [format!("{actor}/followers")],
-            "content": content,
-        },
-    })
-}
-
 fn remote_comments(thread: &Value) -> Vec<Value> {
     thread["comments"].as_array().expect("comments").iter().filter(|c| c["origin"] == "remote").cloned().collect()
 }
@@ -52,13 +27,8 @@ async fn a_reply_joins_the_thread_and_an_answer_reaches_its_author(backend: Back
     let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
     let article_id = text(&article["ap_id"]).to_string();
 
-    let create = create_note(
-        &peer,
-        "alice",
-        1,
-        &article_id,
-        r#"<p>Good news at last.<script>alert(1)</script> <a href="javascript:alert(1)">x</a></p>"#,
-    );
+    let content = r#"<p>Good news at last.<script>alert(1)</script> <a href="javascript:alert(1)">x</a></p>"#;
+    let create = create_of(&peer, "alice", mastodon_note(&peer, "alice", 1, &article_id, content));
     // Delivered twice, as a server retrying does: signed anew (a second later, so the Date
     // and the signature differ; the very same signature would be refused as a replay).
     for attempt in 0..2 {
@@ -106,12 +76,17 @@ async fn replies_not_by_their_signer_or_elsewhere_are_not_stored(backend: Backen
     peer.add_actor("mallory", ActorOpts::default());
     let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
 
-    let mut forged = create_note(&peer, "mallory", 1, text(&article["ap_id"]), "<p>I am alice</p>");
+    let mut forged =
+        create_of(&peer, "mallory", mastodon_note(&peer, "mallory", 1, text(&article["ap_id"]), "<p>I am alice</p>"));
     forged["object"]["attributedTo"] = json!(peer.actor_id("alice"));
     let response = peer.signed_post("mallory", &app.url("/inbox"), &forged).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
-    let elsewhere = create_note(&peer, "alice", 2, "https://elsewhere.example/notes/1", "<p>Hello</p>");
+    let elsewhere = create_of(
+        &peer,
+        "alice",
+        mastodon_note(&peer, "alice", 2, "https://elsewhere.example/notes/1", "<p>Hello</p>"),
+    );
     let response = peer.signed_post("alice", &app.url("/inbox"), &elsewhere).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED, "acknowledged, not stored");
     assert!(remote_comments(&app.thread("treaty").await).is_empty());
