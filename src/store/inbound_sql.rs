@@ -68,12 +68,36 @@ macro_rules! inbound_store {
                 Ok(())
             }
 
-            async fn tombstoned(tx: &mut Tx, ap_id: &str) -> Result<bool, sqlx::Error> {
+            async fn tombstoned<'c, E: sqlx::Executor<'c, Database = $db>>(
+                executor: E,
+                ap_id: &str,
+            ) -> Result<bool, sqlx::Error> {
                 Ok(sqlx::query("SELECT 1 FROM remote_tombstones WHERE ap_id = $1")
                     .bind(ap_id)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(executor)
                     .await?
                     .is_some())
+            }
+
+            /// Records the activity `ap_id` as received; how many rows that added (0 when known).
+            async fn insert_activity<'c, E: sqlx::Executor<'c, Database = $db>>(
+                executor: E,
+                ap_id: &str,
+            ) -> Result<u64, sqlx::Error> {
+                Ok(sqlx::query("INSERT INTO inbound_activities (ap_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(ap_id)
+                    .bind(Utc::now())
+                    .execute(executor)
+                    .await?
+                    .rows_affected())
+            }
+
+            /// Bumps the version of the article a deleted reaction (`RETURNING article_id`) was
+            /// on; whether there was one.
+            async fn bump_for_removed(tx: &mut Tx, removed: Option<DbRow>) -> Result<bool, sqlx::Error> {
+                let Some(row) = removed else { return Ok(false) };
+                bump_version(tx, row.try_get("article_id")?).await?;
+                Ok(true)
             }
 
             fn attachments_json(reply: &RemoteReply) -> String {
@@ -91,15 +115,7 @@ macro_rules! inbound_store {
                 }
 
                 async fn record_activity(&self, ap_id: &str) -> StoreResult<bool> {
-                    let inserted = sqlx::query(
-                        "INSERT INTO inbound_activities (ap_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(ap_id)
-                    .bind(Utc::now())
-                    .execute(self.writer())
-                    .await?
-                    .rows_affected();
-                    Ok(inserted > 0)
+                    Ok(insert_activity(self.writer(), ap_id).await? > 0)
                 }
 
                 async fn prune_activities(&self, before: DateTime<Utc>) -> StoreResult<u64> {
@@ -120,7 +136,7 @@ macro_rules! inbound_store {
                     activity_id: Option<&str>,
                 ) -> StoreResult<Option<i64>> {
                     let mut tx = self.begin_write().await?;
-                    if tombstoned(&mut tx, &reply.ap_id).await? {
+                    if tombstoned(&mut *tx, &reply.ap_id).await? {
                         return Ok(None);
                     }
                     let inserted = sqlx::query(
@@ -160,13 +176,7 @@ macro_rules! inbound_store {
                         queue_event(&mut tx, event).await?;
                     }
                     if let Some(id) = activity_id {
-                        sqlx::query(
-                            "INSERT INTO inbound_activities (ap_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                        )
-                        .bind(id)
-                        .bind(Utc::now())
-                        .execute(&mut *tx)
-                        .await?;
+                        insert_activity(&mut *tx, id).await?;
                     }
                     tx.commit().await?;
                     Ok(version)
@@ -251,11 +261,7 @@ macro_rules! inbound_store {
                 }
 
                 async fn is_tombstoned(&self, ap_id: &str) -> StoreResult<bool> {
-                    Ok(sqlx::query("SELECT 1 FROM remote_tombstones WHERE ap_id = $1")
-                        .bind(ap_id)
-                        .fetch_optional(&self.pool)
-                        .await?
-                        .is_some())
+                    Ok(tombstoned(&self.pool, ap_id).await?)
                 }
 
                 async fn add_reaction(&self, reaction: &NewReaction) -> StoreResult<bool> {
@@ -290,11 +296,9 @@ macro_rules! inbound_store {
                     .bind(actor_ap_id)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    if let Some(row) = &removed {
-                        bump_version(&mut tx, row.try_get("article_id")?).await?;
-                    }
+                    let removed = bump_for_removed(&mut tx, removed).await?;
                     tx.commit().await?;
-                    Ok(removed.is_some())
+                    Ok(removed)
                 }
 
                 async fn remove_reaction_to(
@@ -313,11 +317,9 @@ macro_rules! inbound_store {
                     .bind(object_ap_id)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    if let Some(row) = &removed {
-                        bump_version(&mut tx, row.try_get("article_id")?).await?;
-                    }
+                    let removed = bump_for_removed(&mut tx, removed).await?;
                     tx.commit().await?;
-                    Ok(removed.is_some())
+                    Ok(removed)
                 }
 
                 async fn reaction_counts(&self, article_id: i64) -> StoreResult<Vec<ReactionCount>> {
