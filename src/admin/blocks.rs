@@ -202,7 +202,18 @@ fn written_status(outcome: Upserted) -> StatusCode {
     }
 }
 
-async fn write_block(state: &AppState, block: NewBlock) -> AppResult<Response> {
+/// Writes the block of `kind` on `target` with the body's `severity` and `reason` (422 when
+/// either is not valid).
+async fn write_block(
+    state: &AppState,
+    kind: BlockKind,
+    target: String,
+    severity: Option<&str>,
+    reason: Option<String>,
+) -> AppResult<Response> {
+    let severity = parse_severity(severity).map_err(AppError::unprocessable)?;
+    let reason = parse_reason(reason).map_err(AppError::unprocessable)?;
+    let block = NewBlock { kind, target, severity, reason };
     let written = state.store.put_block(&block).await?;
     tracing::info!(
         kind = block.kind.as_str(),
@@ -216,6 +227,17 @@ async fn write_block(state: &AppState, block: NewBlock) -> AppResult<Response> {
     Ok((status, Json(block_view(written.block, Some(written.followers_removed)))).into_response())
 }
 
+/// Removes the block of `kind` on `target` (a `what` block, in the log); 404 when there is none.
+async fn remove_block(state: &AppState, kind: BlockKind, target: &str, what: &str) -> AppResult<Response> {
+    let removed = state
+        .store
+        .delete_block(kind, target)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("'{target}' is not blocked")))?;
+    tracing::info!(target = %target, "{what} block removed");
+    Ok(Json(block_view(removed, None)).into_response())
+}
+
 #[tracing::instrument(skip_all, fields(domain = %raw))]
 async fn put_domain(
     _: Admin,
@@ -226,21 +248,13 @@ async fn put_domain(
 ) -> AppResult<Response> {
     let target = parse_domain(&raw).map_err(AppError::unprocessable)?;
     let body: DomainBody = optional_json(&headers, body)?;
-    let severity = parse_severity(body.severity.as_deref()).map_err(AppError::unprocessable)?;
-    let reason = parse_reason(body.reason).map_err(AppError::unprocessable)?;
-    write_block(&state, NewBlock { kind: BlockKind::Domain, target, severity, reason }).await
+    write_block(&state, BlockKind::Domain, target, body.severity.as_deref(), body.reason).await
 }
 
 #[tracing::instrument(skip_all, fields(domain = %raw))]
 async fn delete_domain(_: Admin, State(state): State<AppState>, AppPath(raw): AppPath<String>) -> AppResult<Response> {
     let target = parse_domain(&raw).map_err(AppError::unprocessable)?;
-    let removed = state
-        .store
-        .delete_block(BlockKind::Domain, &target)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("'{target}' is not blocked")))?;
-    tracing::info!(target = %target, "domain block removed");
-    Ok(Json(block_view(removed, None)).into_response())
+    remove_block(&state, BlockKind::Domain, &target, "domain").await
 }
 
 fn actor_of(body: &ActorBody) -> AppResult<String> {
@@ -257,9 +271,7 @@ async fn put_actor(
 ) -> AppResult<Response> {
     let body: ActorBody = optional_json(&headers, body)?;
     let target = actor_of(&body)?;
-    let severity = parse_severity(body.severity.as_deref()).map_err(AppError::unprocessable)?;
-    let reason = parse_reason(body.reason).map_err(AppError::unprocessable)?;
-    write_block(&state, NewBlock { kind: BlockKind::Actor, target, severity, reason }).await
+    write_block(&state, BlockKind::Actor, target, body.severity.as_deref(), body.reason).await
 }
 
 #[tracing::instrument(skip_all)]
@@ -274,13 +286,7 @@ async fn delete_actor(
         return Err(AppError::unprocessable("DELETE takes only {\"actor\": ...}"));
     }
     let target = actor_of(&body)?;
-    let removed = state
-        .store
-        .delete_block(BlockKind::Actor, &target)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("'{target}' is not blocked")))?;
-    tracing::info!(target = %target, "account block removed");
-    Ok(Json(block_view(removed, None)).into_response())
+    remove_block(&state, BlockKind::Actor, &target, "account").await
 }
 
 // Import of a Mastodon domain blocklist.
