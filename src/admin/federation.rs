@@ -15,12 +15,12 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::paging::{self, page_view};
 use crate::domain::Key;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{Admin, AppPath, AppQuery};
 use crate::startup::AppState;
 use crate::store::federation::{Delivery, DeliveryState, Follower};
-use crate::store::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -42,22 +42,8 @@ struct Paging {
 impl Paging {
     /// (page from 1, per page 1..=500, offset)
     fn bounds(&self) -> (i64, i64, i64) {
-        let page = self.page.unwrap_or(1).max(1);
-        let per_page = self.per_page.unwrap_or(100).clamp(1, 500);
-        (page, per_page, (page - 1).saturating_mul(per_page))
+        paging::bounds(self.page, self.per_page)
     }
-}
-
-#[derive(Serialize)]
-struct PageView<T> {
-    items: Vec<T>,
-    total: i64,
-    page: i64,
-    per_page: i64,
-}
-
-fn page_view<T, V>(page: Page<T>, number: i64, per_page: i64, view: impl Fn(T) -> V) -> PageView<V> {
-    PageView { items: page.items.into_iter().map(view).collect(), total: page.total, page: number, per_page }
 }
 
 #[derive(Serialize)]

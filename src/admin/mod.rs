@@ -4,6 +4,7 @@
 pub mod blocks;
 pub mod federation;
 pub mod moderation;
+mod paging;
 pub mod views;
 
 use std::time::Duration;

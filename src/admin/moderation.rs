@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::paging::{self, page_view, PageView};
 use super::views::AuthorView;
 use crate::config::ReplyPolicy;
 use crate::domain::{Key, Status};
@@ -27,7 +28,6 @@ use crate::startup::AppState;
 use crate::store::federation::DeliveryState;
 use crate::store::inbound::{Attachment, WebhookEvent};
 use crate::store::moderation::{ArticlePolicy, ModeratedReply, Moderation, QueuedEvent, Report, ReportStatus};
-use crate::store::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -53,24 +53,10 @@ struct Paging {
 }
 
 impl Paging {
-    /// (page from 1, per page 1..=500, offset), as the deliveries list pages.
+    /// (page from 1, per page 1..=500, offset)
     fn bounds(&self) -> (i64, i64, i64) {
-        let page = self.page.unwrap_or(1).max(1);
-        let per_page = self.per_page.unwrap_or(100).clamp(1, 500);
-        (page, per_page, (page - 1).saturating_mul(per_page))
+        paging::bounds(self.page, self.per_page)
     }
-}
-
-#[derive(Serialize)]
-struct PageView<T> {
-    items: Vec<T>,
-    total: i64,
-    page: i64,
-    per_page: i64,
-}
-
-fn page_view<T, V>(page: Page<T>, number: i64, per_page: i64, view: impl Fn(T) -> V) -> PageView<V> {
-    PageView { items: page.items.into_iter().map(view).collect(), total: page.total, page: number, per_page }
 }
 
 /// A filter parameter: absent or empty is None; anything else must parse.
