@@ -346,6 +346,32 @@ async fn objects_from_another_server_are_fetched_not_trusted(backend: Backend) {
     assert!(remote_comments(&app.thread("treaty").await).is_empty());
 }
 
+/// A fetched document is refused when its media type is not ActivityPub JSON, or when its id is
+/// on another server than the one it was fetched from: the reply is not stored.
+async fn fetched_documents_must_be_activitypub_from_their_own_origin(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let peer = Peer::start().await;
+    let other = Peer::start().await;
+    peer.add_actor("alice", ActorOpts::default());
+    other.add_actor("zoe", ActorOpts::default());
+    let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
+    let article_id = text(&article["ap_id"]).to_string();
+    // zoe's post, served as a web page; then a document at zoe's server claiming alice's id.
+    let as_html = mastodon_note(&other, "zoe", 1, &article_id, "<p>Served as HTML.</p>");
+    other.serve_at("/users/zoe/statuses/1", "text/html; charset=utf-8", as_html.clone());
+    let mut elsewhere = mastodon_note(&peer, "alice", 2, &article_id, "<p>An id from another origin.</p>");
+    other.serve_at("/users/zoe/statuses/2", "application/activity+json", elsewhere.clone());
+    elsewhere["id"] = json!(format!("{}/users/zoe/statuses/2", other.base));
+    // alice sends both by id (an object given by id is fetched from its own server). Taken,
+    // the first would be refused as zoe's (403) and the second stored as alice's: 202 with
+    // nothing stored shows both documents were refused when fetched.
+    for (n, id) in [(1, text(&as_html["id"]).to_string()), (2, text(&elsewhere["id"]).to_string())] {
+        let create = activity(&peer, "alice", "Create", json!(id));
+        assert_eq!(post(&peer, &app, "alice", &create).await, StatusCode::ACCEPTED, "case {n}");
+    }
+    assert!(remote_comments(&app.thread("treaty").await).is_empty(), "nothing stored");
+}
+
 /// HTML is sanitised; the content warning, names and links are checked.
 async fn what_a_reply_carries_is_sanitised(backend: Backend) {
     let Some(app) = spawn_app(backend).await else { return };
@@ -451,6 +477,7 @@ both_backends!(
     replies_of_a_stored_reply_are_crawled,
     held_replies_wait_for_approval,
     objects_from_another_server_are_fetched_not_trusted,
+    fetched_documents_must_be_activitypub_from_their_own_origin,
     what_a_reply_carries_is_sanitised,
     limits_and_blocks_refuse_early,
 );

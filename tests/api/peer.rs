@@ -254,7 +254,13 @@ impl Peer {
     pub fn serve(&self, document: Value) {
         let id = document["id"].as_str().expect("a document with an id");
         let path = id.strip_prefix(&self.base).expect("a document of this peer").to_string();
-        self.state.documents.lock().expect("test peer documents").insert(path, document);
+        self.serve_at(&path, ACTIVITY_JSON, document);
+    }
+
+    /// Serves `document` at `path` of this peer as `media_type`, whatever its `id` says (for
+    /// documents that must be refused).
+    pub fn serve_at(&self, path: &str, media_type: &'static str, document: Value) {
+        self.state.documents.lock().expect("test peer documents").insert(path.to_string(), (media_type, document));
     }
 
     /// Queues answers for the next POSTs to `path` (e.g. "/inbox"), used in order.
@@ -676,8 +682,8 @@ struct PeerState {
     scripts: Mutex<HashMap<String, VecDeque<Reply>>>,
     /// Public key PEMs fetched so far, by keyId.
     keys: Mutex<HashMap<String, String>>,
-    /// Other documents served (posts, collections), by path.
-    documents: Mutex<HashMap<String, Value>>,
+    /// Other documents served (posts, collections), by path, with their media type.
+    documents: Mutex<HashMap<String, (&'static str, Value)>>,
 }
 
 impl PeerState {
@@ -829,7 +835,7 @@ async fn get_document(State(state): State<Arc<PeerState>>, uri: Uri) -> Response
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let document = state.documents.lock().expect("test peer documents").get(path).cloned();
     match document {
-        Some(document) => ([(CONTENT_TYPE, ACTIVITY_JSON)], document.to_string()).into_response(),
+        Some((media_type, document)) => ([(CONTENT_TYPE, media_type)], document.to_string()).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
