@@ -5,7 +5,6 @@ use serde_json::Value;
 
 use super::inbox::id_of;
 use crate::domain::html::plain_text;
-use crate::domain::Key;
 use crate::http::error::AppError;
 use crate::startup::AppState;
 use crate::store::federation::RemoteActor;
@@ -26,7 +25,10 @@ pub async fn react(
     let Some(object) = id_of(activity.get("object")) else {
         return Err(AppError::bad_request("the activity has no object"));
     };
-    let Some((article_id, comment_id)) = our_item(state, object).await? else {
+    // A reaction to a deleted comment (a placeholder) is not counted.
+    let item =
+        super::replies::our_item(state, object).await?.filter(|(_, c)| !c.as_ref().is_some_and(|c| c.is_deleted()));
+    let Some((article_id, comment_id)) = item.map(|(a, c)| (a.id, c.map(|c| c.id))) else {
         tracing::info!(actor = %actor.ap_id, object, kind = kind.as_str(), "reaction ignored: not to one of our items");
         return Ok(());
     };
@@ -82,24 +84,6 @@ pub async fn undo(state: &AppState, actor: &RemoteActor, object: &Value) -> Resu
         tracing::info!(actor = %actor.ap_id, reaction = id, "reaction undone");
     }
     Ok(removed)
-}
-
-/// The article (and comment) of one of our ids, when it exists and is not deleted.
-async fn our_item(state: &AppState, id: &str) -> Result<Option<(i64, Option<i64>)>, AppError> {
-    let Some((article, comment)) = state.urls.item_of(id) else { return Ok(None) };
-    let Ok(article) = Key::parse(&article) else { return Ok(None) };
-    match comment {
-        None => Ok(state.store.article(&article).await?.filter(|a| a.deleted_at.is_none()).map(|a| (a.id, None))),
-        Some(comment) => {
-            let Ok(comment) = Key::parse(&comment) else { return Ok(None) };
-            Ok(state
-                .store
-                .comment(&article, &comment)
-                .await?
-                .filter(|(a, c)| a.deleted_at.is_none() && !c.is_deleted())
-                .map(|(a, c)| (a.id, Some(c.id))))
-        }
-    }
 }
 
 /// Stores a `Flag` as a report for the admin: who sent it, their words, what they report.

@@ -27,7 +27,7 @@ use super::fetch::{self, same_origin};
 use super::inbox::id_of;
 use crate::config::ReplyPolicy;
 use crate::domain::html::{plain_text, sanitize};
-use crate::domain::{Article, Key, Status};
+use crate::domain::{Article, Comment, Key, Status};
 use crate::http::error::AppError;
 use crate::startup::AppState;
 use crate::store::federation::RemoteActor;
@@ -203,25 +203,30 @@ enum Known {
     Unknown,
 }
 
+/// One of our articles or comments by its id, with its article when that is not deleted (one
+/// read). None when the id is not one of ours, or names nothing (any more).
+pub(super) async fn our_item(state: &AppState, id: &str) -> Result<Option<(Article, Option<Comment>)>, AppError> {
+    let Some((article, comment)) = state.urls.item_of(id) else { return Ok(None) };
+    let Ok(article) = Key::parse(&article) else { return Ok(None) };
+    let found = match comment {
+        None => state.store.article(&article).await?.map(|a| (a, None)),
+        Some(comment) => {
+            let Ok(comment) = Key::parse(&comment) else { return Ok(None) };
+            state.store.comment(&article, &comment).await?.map(|(a, c)| (a, Some(c)))
+        }
+    };
+    Ok(found.filter(|(a, _)| a.deleted_at.is_none()))
+}
+
 async fn known_place(state: &AppState, in_reply_to: &str) -> Result<Known, AppError> {
-    let open = |a: Option<Article>| a.filter(|a| a.deleted_at.is_none());
-    if let Some((article, comment)) = state.urls.item_of(in_reply_to) {
-        let (Ok(article_key), comment_key) = (Key::parse(&article), comment.map(|c| Key::parse(&c))) else {
-            return Ok(Known::Nowhere);
-        };
-        let Some(article) = open(state.store.article(&article_key).await?) else { return Ok(Known::Nowhere) };
-        let parent = match comment_key {
-            None => None,
-            Some(Err(_)) => return Ok(Known::Nowhere),
-            Some(Ok(key)) => match state.store.comment(&article.key, &key).await? {
-                Some((_, parent)) => Some((parent.id, parent.key)),
-                None => return Ok(Known::Nowhere),
-            },
-        };
-        return Ok(Known::Here(Box::new(Place { article, parent })));
+    if state.urls.item_of(in_reply_to).is_some() {
+        return Ok(match our_item(state, in_reply_to).await? {
+            Some((article, parent)) => Known::Here(Box::new(Place { article, parent: parent.map(|c| (c.id, c.key)) })),
+            None => Known::Nowhere,
+        });
     }
     let Some(stored) = state.store.remote_reply(in_reply_to).await? else { return Ok(Known::Unknown) };
-    match open(state.store.article(&stored.article_key).await?) {
+    match state.store.article(&stored.article_key).await?.filter(|a| a.deleted_at.is_none()) {
         Some(article) => Ok(Known::Here(Box::new(Place { article, parent: Some((stored.comment_id, stored.key)) }))),
         None => Ok(Known::Nowhere),
     }
