@@ -547,7 +547,12 @@ await step("c2. site comment Create delivered", async () => {
 });
 
 // d. Our replies to the article and to the site comment.
-const siteMention = () => ({ id: SITE_ID, handle: SITE_HANDLE, url: site.urlId?.href ?? SITE_ID });
+// The site's profile page (its actor's url, a URL or a Link), as Mastodon links a mention.
+const siteMention = () => ({
+  id: SITE_ID,
+  handle: SITE_HANDLE,
+  url: (site.url instanceof URL ? site.url : site.url?.href)?.href ?? SITE_ID,
+});
 
 await step("d. replies land in the thread", async () => {
   const t1 = `reply-to-article-${RUN}`;
