@@ -118,11 +118,12 @@ for pid in "${PIDS[@]}"; do
 done
 
 # --- 3. and 4. the checks ---------------------------------------------------------------------
+# (run from the temporary folder: bovine leaves a JSON-LD cache file in the working directory)
 FAILED=0
-"$PY" "$HERE/replies.py" --threadbridge "$TB" --token "$TOKEN" \
-  --one-actor "http://127.0.0.1:$ONE_PORT" --one-actor-dir "$TMP/one_actor" --out "$TMP" || FAILED=1
-"$PY" "$HERE/verify_actor.py" --threadbridge "$TB" \
-  --verify-actor "http://127.0.0.1:$VERIFY_PORT" --out "$TMP" || FAILED=1
+(cd "$TMP" && "$PY" "$HERE/replies.py" --threadbridge "$TB" --token "$TOKEN" \
+  --one-actor "http://127.0.0.1:$ONE_PORT" --one-actor-dir "$TMP/one_actor" --out "$TMP") || FAILED=1
+(cd "$TMP" && "$PY" "$HERE/verify_actor.py" --threadbridge "$TB" \
+  --verify-actor "http://127.0.0.1:$VERIFY_PORT" --out "$TMP") || FAILED=1
 
 echo "pasture: run took $(($(date +%s) - START)) s after installing"
 if [ "$FAILED" -ne 0 ]; then
