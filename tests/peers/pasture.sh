@@ -117,13 +117,15 @@ for pid in "${PIDS[@]}"; do
   kill -0 "$pid" 2>/dev/null || die "a server exited at start-up (see the logs below)"
 done
 
-# --- 3. and 4. the checks ---------------------------------------------------------------------
+# --- 3. and 4. the checks (and 5: threadbridge delivering to pasture) ---------------------------------------------------------------------
 # (run from the temporary folder: bovine leaves a JSON-LD cache file in the working directory)
 FAILED=0
 (cd "$TMP" && "$PY" "$HERE/replies.py" --threadbridge "$TB" --token "$TOKEN" \
   --one-actor "http://127.0.0.1:$ONE_PORT" --one-actor-dir "$TMP/one_actor" --out "$TMP") || FAILED=1
 (cd "$TMP" && "$PY" "$HERE/verify_actor.py" --threadbridge "$TB" \
   --verify-actor "http://127.0.0.1:$VERIFY_PORT" --out "$TMP") || FAILED=1
+(cd "$TMP" && "$PY" "$HERE/delivery.py" --threadbridge "$TB" --token "$TOKEN" \
+  --verify-actor "http://127.0.0.1:$VERIFY_PORT" --verify-actor-dir "$TMP/verify_actor") || FAILED=1
 
 echo "pasture: run took $(($(date +%s) - START)) s after installing"
 if [ "$FAILED" -ne 0 ]; then
