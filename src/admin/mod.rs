@@ -3,6 +3,7 @@
 
 pub mod blocks;
 pub mod federation;
+pub mod following;
 pub mod moderation;
 mod paging;
 pub mod views;
@@ -29,6 +30,7 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         .route("/api/admin/articles/{key}/comments/{ckey}", put(put_comment).delete(delete_comment))
         .merge(moderation::router())
         .merge(blocks::router())
+        .merge(following::router())
         .layer(DefaultBodyLimit::max(max_body_bytes))
 }
 

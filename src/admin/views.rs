@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{Article, Comment, CommentAuthor, Image, Key, Origin, RemoteDetails, Status, Tag};
+use crate::domain::{Article, Comment, CommentAuthor, FollowedFrom, Image, Key, Origin, RemoteDetails, Status, Tag};
 use crate::federation::objects::Renderer;
 
 #[derive(Serialize)]
@@ -37,6 +37,9 @@ pub struct ArticleView<'a> {
     pub sensitive: bool,
     /// `published` or `deleted`.
     pub status: &'static str,
+    /// A followed article's origin: the post's id and author (absent for the site's own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub followed: Option<&'a FollowedFrom>,
     /// Likes and boosts from the fediverse (in the thread endpoint).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reactions: Option<Reactions>,
@@ -83,16 +86,24 @@ pub fn article<'a>(render: &Renderer<'_>, article: &'a Article) -> ArticleView<'
     let author = &article.author;
     ArticleView {
         key: article.key.clone(),
-        ap_id: render.urls.article(&article.key),
+        ap_id: render.article_id(article),
         title: article.title.clone(),
         url: article.url.to_string(),
         content: article.content.as_str().to_string(),
         summary: article.summary.clone(),
-        author: AuthorView {
-            username: author.site_username.as_deref(),
-            name: &author.display_name,
-            handle: render.handle(&author.username),
-            url: render.urls.actor(&author.username),
+        author: match &article.followed {
+            Some(followed) => AuthorView {
+                username: None,
+                name: followed.author_name.as_deref().unwrap_or(&followed.author_ap_id),
+                handle: followed.author_handle.clone().unwrap_or_default(),
+                url: followed.author_ap_id.clone(),
+            },
+            None => AuthorView {
+                username: author.site_username.as_deref(),
+                name: &author.display_name,
+                handle: render.handle(&author.username),
+                url: render.urls.actor(&author.username),
+            },
         },
         tags: article.tags.clone(),
         published: article.published,
@@ -101,6 +112,7 @@ pub fn article<'a>(render: &Renderer<'_>, article: &'a Article) -> ArticleView<'
         language: article.language.clone(),
         sensitive: article.sensitive,
         status: if article.deleted_at.is_some() { "deleted" } else { "published" },
+        followed: article.followed.as_ref(),
         reactions: None,
     }
 }

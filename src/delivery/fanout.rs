@@ -3,7 +3,8 @@
 //! Who receives what:
 //! - an article's Create/Update/Delete (sent by the site actor): every follower of the site;
 //! - a comment's (sent by its commenter): every follower of the site and of the commenter, and
-//!   the author of the federated reply it answers (addressed and mentioned in the Note);
+//!   the author of the federated reply or followed article it answers (addressed and
+//!   mentioned in the Note);
 //! - once per server: a follower with a shared inbox is reached there.
 //!
 //! The activity is rendered from the object as it is at fan-out (an edit made meanwhile goes
@@ -13,7 +14,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::domain::{Article, Comment, CommentAuthor, LocalActor};
-use crate::federation::objects::{document, timestamp};
+use crate::federation::objects::{answered_remote_author, document, timestamp};
 use crate::federation::routes::replies_preview;
 use crate::federation::urls::PUBLIC;
 use crate::federation::{fetch, keys};
@@ -99,7 +100,7 @@ async fn prepare(state: &AppState, activity: &ActivityToFanOut) -> Result<Option
             };
             let mut inboxes = state.store.follower_inboxes(&[state.site.id, author.id]).await?;
             let mut mentioned = vec![];
-            if let Some((remote_author, _)) = comment.parent.as_ref().and_then(|p| p.remote_author.clone()) {
+            if let Some((remote_author, _)) = answered_remote_author(&article, &comment) {
                 match remote_inbox(state, &remote_author).await {
                     Ok(inbox) => inboxes.push(inbox),
                     // Tried again with the next rounds for a while, then sent without them.
@@ -140,6 +141,9 @@ fn wrap(
 
 async fn article_object(state: &AppState, article: &Article, kind: &str) -> Result<Option<Value>, StoreError> {
     let render = state.renderer();
+    if article.followed.is_some() {
+        return Ok(None); // another server's post: only its author sends it
+    }
     if kind == "Delete" {
         let id = state.urls.article(&article.key);
         return Ok(Some(render.tombstone(id, article.deleted_at.as_ref(), render.article_type())));

@@ -164,6 +164,18 @@ pub struct Article {
     pub deleted_at: Option<DateTime<Utc>>,
     /// Counts every change to the article and its thread.
     pub version: i64,
+    /// Set for a followed article: a post by an actor the site follows, kept so the site's
+    /// commenters can join its thread. None for the site's own articles.
+    pub followed: Option<FollowedFrom>,
+}
+
+/// Where a followed article comes from: the post's id and its author, as last received.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FollowedFrom {
+    pub ap_id: String,
+    pub author_ap_id: String,
+    pub author_name: Option<String>,
+    pub author_handle: Option<String>,
 }
 
 /// A comment as the site wrote it, checked.

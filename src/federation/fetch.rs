@@ -202,6 +202,44 @@ pub async fn get_document(
     }
 }
 
+/// The actor id a handle (`@user@host`, `user@host` or `acct:user@host`; the host may carry a
+/// port) stands for, by WebFinger at `https://host` (`http://` in dev mode).
+pub async fn webfinger(client: &reqwest::Client, handle: &str, dev: bool) -> Result<Url, FetchError> {
+    let bare = handle.trim().trim_start_matches("acct:").trim_start_matches('@');
+    let refused = |why| FetchError::Unsafe(handle.to_string(), why);
+    let (user, host) = bare.split_once('@').ok_or_else(|| refused("not a handle (user@host)"))?;
+    if user.is_empty() || host.is_empty() || host.contains(['/', '?', '#', '@']) {
+        return Err(refused("not a handle (user@host)"));
+    }
+    let scheme = if dev { "http" } else { "https" };
+    let mut url = Url::parse(&format!("{scheme}://{host}/.well-known/webfinger")).map_err(|_| refused("not a host"))?;
+    url.query_pairs_mut().append_pair("resource", &format!("acct:{user}@{host}"));
+    check_url(&url, dev)?;
+    let response = client
+        .get(url.clone())
+        .header("Accept", "application/jrd+json, application/json")
+        .send()
+        .await
+        .map_err(|e| FetchError::Http(format!("fetching {url}: {e}")))?;
+    if !response.status().is_success() {
+        return Err(FetchError::Status { url: url.to_string(), status: response.status().as_u16() });
+    }
+    let body = read_capped(response, MAX_DOCUMENT_BYTES)
+        .await
+        .map_err(|e| FetchError::Http(format!("reading {url}: {e}")))?
+        .ok_or_else(|| FetchError::TooLarge(url.to_string()))?;
+    let jrd: Value =
+        serde_json::from_slice(&body).map_err(|e| FetchError::NotActivityPub(url.to_string(), e.to_string()))?;
+    let links = jrd.get("links").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let is_ap = |t: &str| t.starts_with("application/activity+json") || t.starts_with("application/ld+json");
+    links
+        .iter()
+        .filter(|l| l.get("rel").and_then(Value::as_str) == Some("self"))
+        .filter(|l| l.get("type").and_then(Value::as_str).is_some_and(is_ap))
+        .find_map(|l| l.get("href").and_then(Value::as_str).and_then(|h| Url::parse(h).ok()))
+        .ok_or_else(|| FetchError::NotActivityPub(url.to_string(), "no ActivityPub actor among its links".into()))
+}
+
 /// Scheme, host and port equal (IP-literal hosts included).
 pub fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme() && a.host() == b.host() && a.port_or_known_default() == b.port_or_known_default()

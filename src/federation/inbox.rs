@@ -7,7 +7,8 @@
 //! it is answered again).
 //!
 //! Handled here: `Follow` (answered with a signed `Accept`, delivered like any activity),
-//! `Undo` (of a Follow or a reaction), `Move` of a follower; `Create`, `Update` and `Delete` of
+//! `Undo` (of a Follow or a reaction), `Move` of a follower, `Accept`/`Reject` of the site's own
+//! Follows ([`super::following`]); `Create`, `Update` and `Delete` of
 //! replies go to [`super::replies`], `Like`/`Announce`/`Flag` to [`super::reactions`]. Anything
 //! else is acknowledged with 202 and logged. Refusals answer a 4xx with `{"error": ...}` and are logged; nothing a refused
 //! request asks for is stored (a signer's verified key is kept, as a cache). A signed request
@@ -171,7 +172,8 @@ async fn receive(
         "Dislike" => reactions::dislike(state, &signer, &activity).await?,
         "Announce" => reactions::react(state, &signer, &activity, ReactionKind::Announce).await?,
         "Flag" => reactions::flag(state, &signer, &activity).await?,
-        "Accept" | "Reject" => tracing::info!(kind, actor = actor_id, "noted: threadbridge follows no one"),
+        "Accept" => super::following::answer(state, &signer, &activity, true).await?,
+        "Reject" => super::following::answer(state, &signer, &activity, false).await?,
         other => tracing::info!(kind = other, actor = actor_id, "activity ignored: not handled"),
     }
     // A reply's Create is noted as processed in the transaction that stores it.

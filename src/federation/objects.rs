@@ -207,6 +207,14 @@ impl Renderer<'_> {
         value
     }
 
+    /// An article's ActivityPub id: ours, or a followed article's own on its server.
+    pub fn article_id(&self, article: &Article) -> String {
+        match &article.followed {
+            Some(followed) => followed.ap_id.clone(),
+            None => self.urls.article(&article.key),
+        }
+    }
+
     /// The ActivityPub id of a thread item: minted from keys for local comments, the remote
     /// server's own for federated replies.
     pub fn comment_id(&self, article: &Key, comment: &Comment) -> String {
@@ -218,11 +226,12 @@ impl Renderer<'_> {
         remote_ap_id.map(str::to_string).unwrap_or_else(|| self.urls.comment(article, key))
     }
 
-    /// The id of what a comment answers: its parent comment, or the article.
-    pub fn in_reply_to(&self, article: &Key, comment: &Comment) -> String {
-        match &comment.parent {
-            None => self.urls.article(article),
-            Some(p) => self.item_id(article, &p.key, p.remote_ap_id.as_deref()),
+    /// The id of what a comment answers: its parent comment, or the article (a followed
+    /// article's own id on its server).
+    pub fn in_reply_to(&self, article: &Article, comment: &Comment) -> String {
+        match (&comment.parent, &article.followed) {
+            (None, _) => self.article_id(article),
+            (Some(p), _) => self.item_id(&article.key, &p.key, p.remote_ap_id.as_deref()),
         }
     }
 
@@ -240,7 +249,7 @@ impl Renderer<'_> {
         let mut content = String::new();
         let mut tags = Vec::new();
         let mut cc = vec![json!(urls.followers(&author.username))];
-        if let Some((author_id, handle)) = comment.parent.as_ref().and_then(|p| p.remote_author.clone()) {
+        if let Some((author_id, handle)) = answered_remote_author(article, comment) {
             let shown = handle.split('@').find(|s| !s.is_empty()).unwrap_or(&handle).to_string();
             content.push_str(&format!(
                 r#"<p><span class="h-card"><a href="{}" class="u-url mention">@<span>{}</span></a></span></p>"#,
@@ -255,7 +264,7 @@ impl Renderer<'_> {
             "id": self.comment_id(&article.key, comment),
             "type": "Note",
             "attributedTo": urls.actor(&author.username),
-            "inReplyTo": self.in_reply_to(&article.key, comment),
+            "inReplyTo": self.in_reply_to(article, comment),
             "to": [PUBLIC],
             "cc": cc,
             "content": content,
@@ -287,7 +296,7 @@ impl Renderer<'_> {
 
     pub fn comment_tombstone(&self, article: &Article, comment: &Comment, deleted: Option<&DateTime<Utc>>) -> Value {
         let mut value = self.tombstone(self.comment_id(&article.key, comment), deleted, "Note");
-        value["inReplyTo"] = json!(self.in_reply_to(&article.key, comment));
+        value["inReplyTo"] = json!(self.in_reply_to(article, comment));
         value["context"] = json!(self.urls.context(&article.key));
         value["replies"] = json!(self.urls.replies(&article.key, Some(&comment.key)));
         value
@@ -332,6 +341,20 @@ impl Renderer<'_> {
             value["prev"] = json!(format!("{id}?page={}", page - 1));
         }
         value
+    }
+}
+
+/// The author on another server that a comment answers, as (actor id, handle): the federated
+/// reply it answers, or the followed article it replies to directly. They are mentioned and
+/// addressed, so their server shows the answer to them.
+pub fn answered_remote_author(article: &Article, comment: &Comment) -> Option<(String, String)> {
+    match (&comment.parent, &article.followed) {
+        (Some(parent), _) => parent.remote_author.clone(),
+        (None, Some(followed)) => Some((
+            followed.author_ap_id.clone(),
+            followed.author_handle.clone().unwrap_or_else(|| followed.author_ap_id.clone()),
+        )),
+        (None, None) => None,
     }
 }
 
@@ -394,6 +417,7 @@ mod tests {
             sensitive: false,
             deleted_at: None,
             version: 1,
+            followed: None,
         };
         let author = person(2, "maria_petrova");
         let comment = Comment {

@@ -99,6 +99,9 @@ pub async fn delete(state: &AppState, actor: &RemoteActor, activity: &Value) -> 
             state.webhook.notify_one();
             tracing::info!(object = id, article = %reply.article_key, "federated reply deleted by its author");
         }
+        None if state.store.delete_followed_article(id, &actor.ap_id).await? => {
+            tracing::info!(object = id, "followed article deleted by its author");
+        }
         None => tracing::info!(object = id, "Delete noted (tombstone): no reply of this account here"),
     }
     Ok(())
@@ -154,12 +157,19 @@ async fn receive_post(
             "the object is attributed to someone other than the activity's actor",
         ));
     }
+    if !is_public(&object) {
+        // A direct message or a followers-only post: never published on the site's pages.
+        tracing::info!(actor = %actor.ap_id, kind, "post ignored: not addressed to the public");
+        return Ok(());
+    }
     let reply = reply_from_object(&object, actor)?;
     if is_update && state.store.remote_reply(&reply.ap_id).await?.is_some() {
         return edit(state, &reply).await;
     }
     let Some(in_reply_to) = id_of(object.get("inReplyTo")).map(str::to_string) else {
-        tracing::info!(actor = %actor.ap_id, object = %reply.ap_id, "post ignored: not a reply");
+        if !super::following::receive_post(state, actor, &object, &reply).await? {
+            tracing::info!(actor = %actor.ap_id, object = %reply.ap_id, "post ignored: not a reply, nor from an actor followed");
+        }
         return Ok(());
     };
     match known_place(state, &in_reply_to).await? {
@@ -225,7 +235,13 @@ async fn known_place(state: &AppState, in_reply_to: &str) -> Result<Known, AppEr
             None => Known::Nowhere,
         });
     }
-    let Some(stored) = state.store.remote_reply(in_reply_to).await? else { return Ok(Known::Unknown) };
+    let Some(stored) = state.store.remote_reply(in_reply_to).await? else {
+        return Ok(match state.store.followed_article(in_reply_to).await? {
+            Some(article) if article.deleted_at.is_none() => Known::Here(Box::new(Place { article, parent: None })),
+            Some(_) => Known::Nowhere,
+            None => Known::Unknown,
+        });
+    };
     match state.store.article(&stored.article_key).await?.filter(|a| a.deleted_at.is_none()) {
         Some(article) => Ok(Known::Here(Box::new(Place { article, parent: Some((stored.comment_id, stored.key)) }))),
         None => Ok(Known::Nowhere),
@@ -283,7 +299,22 @@ async fn blocked(state: &AppState, url: &Url) -> Result<bool, AppError> {
 
 /// Reads a post into a reply, sanitised: HTML through the sanitiser, the content warning and
 /// names as plain text, URLs only when they are http(s).
+/// Whether a post is addressed to the public (`to` or `cc`: public or unlisted); direct messages
+/// and followers-only posts are not.
+fn is_public(object: &Value) -> bool {
+    const PUBLIC: [&str; 3] = ["https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"];
+    let addressed = |key: &str| match object.get(key) {
+        Some(Value::String(s)) => PUBLIC.contains(&s.as_str()),
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).any(|s| PUBLIC.contains(&s)),
+        _ => false,
+    };
+    addressed("to") || addressed("cc")
+}
+
 fn reply_from_object(object: &Value, author: &RemoteActor) -> Result<RemoteReply, AppError> {
+    if !is_public(object) {
+        return Err(AppError::unprocessable("the post is not addressed to the public"));
+    }
     let id = object.get("id").and_then(Value::as_str).ok_or_else(|| AppError::bad_request("the object has no id"))?;
     let author_url = Url::parse(&author.ap_id).map_err(|_| AppError::bad_request("the actor is not a URL"))?;
     if !Url::parse(id).is_ok_and(|u| same_origin(&u, &author_url)) {
@@ -629,6 +660,17 @@ async fn fetch_collection(state: &AppState, url: &str, owner: &Url) -> Option<Va
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_posts_to_the_public_are_replies_to_publish() {
+        let public = "https://www.w3.org/ns/activitystreams#Public";
+        assert!(is_public(&serde_json::json!({ "to": [public] })));
+        assert!(is_public(&serde_json::json!({ "to": "https://a.example/u/followers", "cc": public })));
+        assert!(is_public(&serde_json::json!({ "cc": ["as:Public"] })));
+        assert!(!is_public(&serde_json::json!({ "to": ["https://b.example/users/site"], "cc": [] })));
+        assert!(!is_public(&serde_json::json!({ "to": ["https://a.example/u/followers"] })));
+        assert!(!is_public(&serde_json::json!({ "content": "no addressing" })));
+    }
 
     #[test]
     fn reply_keys_are_stable_and_distinct() {

@@ -180,9 +180,12 @@ async fn followers(State(state): State<AppState>, AppPath(username): AppPath<Str
     Ok(ok(json!({ "id": state.urls.followers(&actor.username), "type": "OrderedCollection", "totalItems": total })))
 }
 
+/// Whom an actor follows, as a count: the site actor's follows (see `following`); commenters
+/// follow no one.
 async fn following(State(state): State<AppState>, AppPath(username): AppPath<String>) -> AppResult<Response> {
     let actor = local_actor(&state, &username).await?;
-    Ok(ok(json!({ "id": state.urls.following(&actor.username), "type": "OrderedCollection", "totalItems": 0 })))
+    let total = if actor.id == state.site.id { state.store.following(0, 0).await?.total } else { 0 };
+    Ok(ok(json!({ "id": state.urls.following(&actor.username), "type": "OrderedCollection", "totalItems": total })))
 }
 
 fn parse_key(raw: &str) -> AppResult<Key> {
@@ -192,6 +195,16 @@ fn parse_key(raw: &str) -> AppResult<Key> {
 async fn find_article(state: &AppState, raw: &str) -> AppResult<Article> {
     let key = parse_key(raw)?;
     state.store.article(&key).await?.ok_or_else(|| AppError::not_found(format!("no article '{key}'")))
+}
+
+/// One of the site's own articles: a followed article is another server's post, served there.
+fn own(article: Article) -> AppResult<Article> {
+    match &article.followed {
+        Some(followed) => {
+            Err(AppError::not_found(format!("'{}' is {}, not an article of this site", article.key, followed.ap_id)))
+        }
+        None => Ok(article),
+    }
 }
 
 /// The first page of an item's replies, to embed in the object.
@@ -221,7 +234,7 @@ async fn article(
     uri: Uri,
 ) -> AppResult<Response> {
     thread_document(&state, Page::Article(&raw), wants, &uri, || async {
-        let article = find_article(&state, &raw).await?;
+        let article = own(find_article(&state, &raw).await?)?;
         if article.deleted_at.is_some() {
             let id = state.urls.article(&article.key);
             let render = state.renderer();
@@ -240,7 +253,7 @@ async fn article_activity(
     uri: Uri,
 ) -> AppResult<Response> {
     thread_document(&state, Page::Article(&raw), wants, &uri, || async {
-        let article = live_article(&state, &raw).await?;
+        let article = own(live_article(&state, &raw).await?)?;
         let object = article_object(&state, &article).await?;
         Ok(rendered(StatusCode::OK, state.renderer().create(&article, &state.site, object)))
     })
@@ -299,7 +312,7 @@ async fn context(
             return Err(gone(&thread.article));
         }
         let render = state.renderer();
-        let mut ids = vec![state.urls.article(&key)];
+        let mut ids = vec![render.article_id(&thread.article)];
         let shown = crate::domain::thread::shown(&thread.comments);
         ids.extend(thread.comments.iter().filter(|c| shown.contains(&c.id)).map(|c| render.comment_id(&key, c)));
         let id = state.urls.context(&key);

@@ -64,9 +64,14 @@ impl Urls {
         format!("{}/inbox", self.base)
     }
 
-    /// An activity the outbox sent (Create, Update, Delete, Accept).
+    /// An activity the outbox sent (Create, Update, Delete, Accept, Follow, Undo).
     pub fn activity(&self, uuid: &str) -> String {
         format!("{}/activities/{uuid}", self.base)
+    }
+
+    /// The uuid of one of our activity ids, or None when `id` is not one.
+    pub fn activity_uuid<'a>(&self, id: &'a str) -> Option<&'a str> {
+        id.strip_prefix(&self.base)?.strip_prefix("/activities/").filter(|u| !u.is_empty() && !u.contains('/'))
     }
 
     pub fn article(&self, key: &Key) -> String {

@@ -113,6 +113,29 @@ macro_rules! federation_store {
                 Ok(inserted)
             }
 
+            /// Queues an activity written whole, from `actor_id` to its one inbox.
+            pub(super) async fn queue_direct(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                actor_id: i64,
+                activity: &DirectActivity,
+            ) -> StoreResult<()> {
+                let now = Utc::now();
+                let id: i64 = sqlx::query(
+                    "INSERT INTO activities (uuid, kind, actor_id, payload, fanned_out_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                )
+                .bind(&activity.uuid)
+                .bind(activity.kind)
+                .bind(actor_id)
+                .bind(&activity.payload)
+                .bind(now)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("id")?;
+                insert_deliveries(tx, id, std::slice::from_ref(&activity.inbox)).await?;
+                Ok(())
+            }
+
             #[async_trait]
             impl FederationStore for $store {
                 async fn add_follower(&self, f: &NewFollower, accept: &DirectActivity) -> StoreResult<bool> {
@@ -138,20 +161,7 @@ macro_rules! federation_store {
                     .bind(Utc::now())
                     .execute(&mut *tx)
                     .await?;
-                    let now = Utc::now();
-                    let id: i64 = sqlx::query(
-                        "INSERT INTO activities (uuid, kind, actor_id, payload, fanned_out_at, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-                    )
-                    .bind(&accept.uuid)
-                    .bind(accept.kind)
-                    .bind(f.actor_id)
-                    .bind(&accept.payload)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("id")?;
-                    insert_deliveries(&mut tx, id, std::slice::from_ref(&accept.inbox)).await?;
+                    queue_direct(&mut tx, f.actor_id, accept).await?;
                     tx.commit().await?;
                     Ok(!existed)
                 }

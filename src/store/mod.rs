@@ -13,7 +13,10 @@ mod federation_sql;
 mod inbound_sql;
 #[macro_use]
 mod moderation_sql;
+#[macro_use]
+mod following_sql;
 pub mod federation;
+pub mod following;
 pub mod inbound;
 pub mod moderation;
 mod postgres;
@@ -27,6 +30,7 @@ use async_trait::async_trait;
 use crate::domain::{Article, ArticleDraft, Comment, CommentDraft, ItemRef, Key, LocalActor, Upserted};
 
 pub use federation::FederationStore;
+pub use following::FollowingStore;
 pub use inbound::InboundStore;
 pub use moderation::ModerationStore;
 pub use postgres::PgStore;
@@ -82,9 +86,10 @@ pub struct Stats {
 
 /// Everything the service keeps: articles and threads here, followers and the outbox in
 /// [`FederationStore`], what the fediverse sends us in [`InboundStore`], what the admin decides
-/// about it (moderation, reports, blocks, the webhook queue) in [`ModerationStore`].
+/// about it (moderation, reports, blocks, the webhook queue) in [`ModerationStore`], the actors
+/// the site follows and their posts in [`FollowingStore`].
 #[async_trait]
-pub trait Store: FederationStore + InboundStore + ModerationStore + Send + Sync + 'static {
+pub trait Store: FederationStore + FollowingStore + InboundStore + ModerationStore + Send + Sync + 'static {
     /// Applies the back-end's migrations.
     async fn migrate(&self) -> StoreResult<()>;
 

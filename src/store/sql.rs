@@ -37,6 +37,7 @@ macro_rules! select_article {
         concat!(
             "SELECT ar.id, ar.key, ar.title, ar.url, ar.content, ar.summary, ar.tags, ar.image_url, ",
             "ar.image_alt, ar.language, ar.sensitive, ar.published, ar.updated, ar.deleted_at, ar.version, ",
+            "ar.remote_ap_id, ar.remote_author_ap_id, ar.remote_author_name, ar.remote_author_handle, ",
             actor_columns!("au", "NULL"),
             " FROM articles ar JOIN actors au ON au.id = ar.author_id "
         )
@@ -157,6 +158,15 @@ macro_rules! sql_store {
                 sensitive: row.try_get("sensitive")?,
                 deleted_at: row.try_get("deleted_at")?,
                 version: row.try_get("version")?,
+                followed: match row.try_get::<Option<String>, _>("remote_ap_id")? {
+                    None => None,
+                    Some(ap_id) => Some(domain::FollowedFrom {
+                        ap_id,
+                        author_ap_id: row.try_get::<Option<String>, _>("remote_author_ap_id")?.unwrap_or_default(),
+                        author_name: row.try_get("remote_author_name")?,
+                        author_handle: row.try_get("remote_author_handle")?,
+                    }),
+                },
             })
         }
 
@@ -379,6 +389,11 @@ macro_rules! sql_store {
             let existing = article_in(&mut tx, key).await?;
             let now = Utc::now();
             let outcome = match existing {
+                Some(stored) if stored.followed.is_some() => {
+                    return Err(StoreError::Conflict(format!(
+                        "'{key}' is a followed article: it changes when its author changes it"
+                    )));
+                }
                 Some(stored) if stored.deleted_at.is_some() => {
                     return Err(StoreError::Conflict(format!(
                         "article '{key}' was deleted; its id cannot be used again"
@@ -616,6 +631,11 @@ macro_rules! sql_store {
 
             async fn delete_article(&self, key: &Key) -> StoreResult<Article> {
                 let mut tx = self.begin_write().await?;
+                if article_in(&mut tx, key).await?.is_some_and(|a| a.followed.is_some()) {
+                    return Err(StoreError::Conflict(format!(
+                        "'{key}' is a followed article: it is deleted when its author deletes it"
+                    )));
+                }
                 let deleted = sqlx::query(
                     "UPDATE articles SET deleted_at = $1, version = version + 1 WHERE key = $2 AND deleted_at IS NULL",
                 )
@@ -793,13 +813,13 @@ macro_rules! sql_store {
                 let (limit, offset) = limit_offset(offset, limit);
                 let rows = sqlx::query(concat!(
                     select_article!(),
-                    "WHERE ar.deleted_at IS NULL ORDER BY ar.published DESC, ar.id DESC LIMIT $1 OFFSET $2"
+                    "WHERE ar.deleted_at IS NULL AND ar.remote_ap_id IS NULL ORDER BY ar.published DESC, ar.id DESC LIMIT $1 OFFSET $2"
                 ))
                 .bind(limit)
                 .bind(offset)
                 .fetch_all(&self.pool)
                 .await?;
-                let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM articles WHERE deleted_at IS NULL")
+                let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM articles WHERE deleted_at IS NULL AND remote_ap_id IS NULL")
                     .fetch_one(&self.pool)
                     .await?
                     .try_get("n")?;
@@ -832,7 +852,7 @@ macro_rules! sql_store {
                 let active_month: i64 = count(active).bind(active_since(30)).fetch_one(&self.pool).await?.try_get("n")?;
                 let active_half_year: i64 = count(active).bind(active_since(180)).fetch_one(&self.pool).await?.try_get("n")?;
                 let local_posts: i64 = count(
-                    "SELECT (SELECT COUNT(*) FROM articles WHERE deleted_at IS NULL) + \
+                    "SELECT (SELECT COUNT(*) FROM articles WHERE deleted_at IS NULL AND remote_ap_id IS NULL) + \
                      (SELECT COUNT(*) FROM comments c JOIN articles a ON a.id = c.article_id \
                       WHERE c.origin = 'local' AND c.status = 'visible' AND a.deleted_at IS NULL) AS n",
                 )

@@ -481,3 +481,35 @@ both_backends!(
     what_a_reply_carries_is_sanitised,
     limits_and_blocks_refuse_early,
 );
+
+both_backends!(direct_and_followers_only_replies_are_not_published);
+
+/// A reply addressed to the site alone (a direct message) or to its author's followers only is
+/// acknowledged and never stored: the site's pages and collections are public. The same reply
+/// made public is stored.
+async fn direct_and_followers_only_replies_are_not_published(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let peer = Peer::start().await;
+    peer.add_actors(&["alice"], ActorOpts::default());
+    let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
+    let followers = format!("{}/followers", peer.actor_id("alice"));
+    for (status, to, cc, text_sent) in [
+        (1, json!([app.site_actor()]), json!([]), "Only for the site."),
+        (2, json!([followers]), json!([app.site_actor()]), "Only for my followers."),
+    ] {
+        let mut note = mastodon_note(&peer, "alice", status, text(&article["ap_id"]), &format!("<p>{text_sent}</p>"));
+        note["to"] = to.clone();
+        note["cc"] = cc.clone();
+        let mut create = activity(&peer, "alice", "Create", note);
+        create["to"] = to;
+        create["cc"] = cc;
+        assert_eq!(post(&peer, &app, "alice", &create).await, StatusCode::ACCEPTED, "{text_sent}");
+    }
+    assert!(remote_comments(&app.thread("treaty").await).is_empty());
+
+    let public = mastodon_note(&peer, "alice", 3, text(&article["ap_id"]), "<p>For everyone.</p>");
+    assert_eq!(post(&peer, &app, "alice", &activity(&peer, "alice", "Create", public)).await, StatusCode::ACCEPTED);
+    let comments = remote_comments(&app.thread("treaty").await);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(text(&comments[0]["content"]).contains("For everyone."));
+}

@@ -17,4 +17,5 @@ mod following;
 mod moderation;
 mod signatures_in;
 mod thread;
+mod two_sites;
 mod webhook;

@@ -1,0 +1,32 @@
+-- The site following other actors (another threadbridge site, a Mastodon account, ...): their
+-- posts arrive in the inbox and become followed articles here, whose threads the site's
+-- commenters can join. Keep in step with migrations/sqlite/0004_following.sql.
+
+-- One row per followed actor. The Follow goes out through the outbox; the followed actor's
+-- Accept (or Reject) sets the state.
+CREATE TABLE following (
+    id          BIGSERIAL PRIMARY KEY,
+    -- The local actor that follows (the site actor).
+    actor_id    BIGINT NOT NULL REFERENCES actors (id),
+    ap_id       TEXT NOT NULL UNIQUE,
+    handle      TEXT,
+    inbox       TEXT NOT NULL,
+    -- The id of our Follow activity, named by the Accept and by our Undo.
+    follow_id   TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'rejected')),
+    created_at  TIMESTAMPTZ NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL
+);
+
+-- A followed article: a post by a followed actor, kept as an article of its own (the site
+-- actor stands as its author_id; these say who wrote it). NULL for the site's own articles.
+ALTER TABLE articles ADD COLUMN remote_ap_id TEXT;
+ALTER TABLE articles ADD COLUMN remote_author_ap_id TEXT;
+ALTER TABLE articles ADD COLUMN remote_author_name TEXT;
+ALTER TABLE articles ADD COLUMN remote_author_handle TEXT;
+CREATE UNIQUE INDEX articles_by_remote_id ON articles (remote_ap_id);
+
+-- The site's own Follow and its Undo go through the outbox too.
+ALTER TABLE activities DROP CONSTRAINT activities_kind_check;
+ALTER TABLE activities ADD CONSTRAINT activities_kind_check
+    CHECK (kind IN ('Create', 'Update', 'Delete', 'Accept', 'Follow', 'Undo'));

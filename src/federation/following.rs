@@ -1,0 +1,196 @@
+//! The site following other actors: another threadbridge site, a Mastodon account, a blog.
+//!
+//! - [`follow`] resolves a handle (WebFinger) or actor id, and sends a `Follow` from the site
+//!   actor through the outbox; the followed actor's `Accept` or `Reject` ([`answer`]) sets the
+//!   follow's state; [`unfollow`] sends the `Undo`.
+//! - A post that is not a reply, from an actor the site follows (and has been accepted by),
+//!   becomes a *followed article* ([`receive_post`]): an article of its own here, key `f-` and
+//!   16 hex digits, that the site's commenters can answer like any article (their comments go
+//!   to the post's author, mentioned), and whose replies, from anywhere, join its thread. Its
+//!   author's `Update` (newer `updated`) edits it and `Delete` deletes it. It is never served
+//!   as ours, nor sent to our followers.
+
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+use url::Url;
+
+use super::fetch;
+use super::inbox::id_of;
+use super::objects::document;
+use crate::domain::html::{plain_text, sanitize};
+use crate::domain::Key;
+use crate::http::error::AppError;
+use crate::startup::AppState;
+use crate::store::federation::{DirectActivity, RemoteActor};
+use crate::store::following::{FollowState, FollowedPost, Following, NewFollowing};
+use crate::store::inbound::RemoteReply;
+
+/// Follows `target` (a handle or an actor id) as the site actor. A follow already accepted is
+/// asked again (its state goes back to pending until the answer).
+pub async fn follow(state: &AppState, target: &str) -> Result<Following, AppError> {
+    let actor_url = match Url::parse(target) {
+        Ok(url) if url.scheme().starts_with("http") => url,
+        _ => fetch::webfinger(&state.client, target, state.config.dev)
+            .await
+            .map_err(|e| AppError::unprocessable(format!("cannot find {target}: {e}")))?,
+    };
+    let actor = fetch::fetch_actor(&state.client, &actor_url, Some(&state.site_key), state.config.dev)
+        .await
+        .map_err(|e| AppError::unprocessable(format!("cannot fetch the actor {actor_url}: {e}")))?;
+    if actor.ap_id == state.urls.actor(&state.site.username) {
+        return Err(AppError::unprocessable("the site cannot follow itself"));
+    }
+    let inbox = Url::parse(&actor.inbox).map_err(|_| AppError::unprocessable("the actor's inbox is not a URL"))?;
+    fetch::check_url(&inbox, state.config.dev)
+        .map_err(|e| AppError::unprocessable(format!("the actor's inbox is refused: {e}")))?;
+    if let Some(host) = inbox.host_str() {
+        if state.store.block_for(host, Some(&actor.ap_id)).await?.is_some() {
+            return Err(AppError::unprocessable(format!("{} is blocked here", actor.ap_id)));
+        }
+    }
+    state.store.upsert_remote_actor(&actor).await?;
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let follow_id = state.urls.activity(&uuid);
+    let site = state.urls.actor(&state.site.username);
+    let activity = document(json!({
+        "id": follow_id,
+        "type": "Follow",
+        "actor": site,
+        "object": actor.ap_id,
+        "to": [actor.ap_id],
+    }));
+    let following = NewFollowing {
+        actor_id: state.site.id,
+        ap_id: actor.ap_id.clone(),
+        handle: actor.handle.clone(),
+        inbox: actor.inbox.clone(),
+        follow_id,
+    };
+    let direct = DirectActivity { kind: "Follow", uuid, payload: activity.to_string(), inbox: actor.inbox.clone() };
+    let stored = state.store.add_following(&following, &direct).await?;
+    state.outbox.notify_one();
+    tracing::info!(actor = %actor.ap_id, "follow requested");
+    Ok(stored)
+}
+
+/// Stops following `ap_id`: the follow is removed and an `Undo` of its Follow is sent. None when
+/// the site did not follow it.
+pub async fn unfollow(state: &AppState, ap_id: &str) -> Result<Option<Following>, AppError> {
+    let Some(current) = state.store.following_one(ap_id).await? else { return Ok(None) };
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let site = state.urls.actor(&state.site.username);
+    let undo = document(json!({
+        "id": state.urls.activity(&uuid),
+        "type": "Undo",
+        "actor": site,
+        "to": [ap_id],
+        "object": { "id": current.follow_id, "type": "Follow", "actor": site, "object": ap_id },
+    }));
+    let direct = DirectActivity { kind: "Undo", uuid, payload: undo.to_string(), inbox: current.inbox.clone() };
+    let removed = state.store.remove_following(ap_id, &direct).await?;
+    state.outbox.notify_one();
+    tracing::info!(actor = ap_id, "unfollowed");
+    Ok(removed)
+}
+
+/// An `Accept` or `Reject` of one of our Follows, verified as sent by `actor`. Its object is our
+/// Follow, embedded or by id; anything else is only logged.
+pub async fn answer(state: &AppState, actor: &RemoteActor, activity: &Value, accepted: bool) -> Result<(), AppError> {
+    let object = activity.get("object");
+    let follow_id = id_of(object);
+    let ours = |id: &str| state.urls.activity_uuid(id).is_some();
+    let embedded_follow = object.is_some_and(|o| {
+        o.get("type").and_then(Value::as_str) == Some("Follow")
+            && id_of(o.get("actor")) == Some(state.urls.actor(&state.site.username).as_str())
+    });
+    if !follow_id.is_some_and(ours) && !embedded_follow {
+        tracing::info!(actor = %actor.ap_id, "Accept/Reject ignored: not of a Follow of ours");
+        return Ok(());
+    }
+    let new_state = if accepted { FollowState::Accepted } else { FollowState::Rejected };
+    let changed = state.store.answer_following(&actor.ap_id, follow_id.filter(|id| ours(id)), new_state).await?;
+    tracing::info!(actor = %actor.ap_id, state = new_state.as_str(), changed, "follow answered");
+    Ok(())
+}
+
+/// A post (not a reply) by `actor`, already sanitised into `reply`: kept as a followed article
+/// when the site follows `actor` and was accepted. True when it was taken.
+pub async fn receive_post(
+    state: &AppState,
+    actor: &RemoteActor,
+    object: &Value,
+    reply: &RemoteReply,
+) -> Result<bool, AppError> {
+    let followed = state.store.following_one(&actor.ap_id).await?;
+    if !followed.is_some_and(|f| f.state == FollowState::Accepted) {
+        return Ok(false);
+    }
+    let html = object.get("content").and_then(Value::as_str).unwrap_or(&reply.content);
+    let content = sanitize(html);
+    let title = object
+        .get("name")
+        .and_then(Value::as_str)
+        .map(|t| plain_text(t, 300))
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| first_line(content.as_str()));
+    let url = reply
+        .url
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+        .or_else(|| Url::parse(&reply.ap_id).ok())
+        .ok_or_else(|| AppError::bad_request("the post has no URL"))?;
+    let post = FollowedPost {
+        ap_id: reply.ap_id.clone(),
+        author_ap_id: actor.ap_id.clone(),
+        author_name: Some(reply.author_name.clone()).filter(|n| !n.is_empty()),
+        author_handle: Some(reply.author_handle.clone()).filter(|h| !h.is_empty()),
+        title,
+        url,
+        content,
+        summary: reply.summary.clone(),
+        language: reply.language.clone(),
+        sensitive: object.get("sensitive").and_then(Value::as_bool).unwrap_or(false),
+        published: reply.published,
+        updated: reply.updated,
+    };
+    let key = Key::from_store(followed_key(&post.ap_id));
+    let stored = state.store.upsert_followed_article(&key, state.site.id, &post).await?;
+    if let Some(article) = &stored {
+        state.cache.article_changed(&key, article.version);
+    }
+    tracing::info!(actor = %actor.ap_id, object = %post.ap_id, key = %key, changed = stored.is_some(), "followed post");
+    Ok(true)
+}
+
+/// A title for a post without one (a Note): the text of its first paragraph, shortened.
+fn first_line(html: &str) -> String {
+    let first = html.split("</p>").map(|p| plain_text(p, 80)).find(|t| !t.is_empty());
+    first.unwrap_or_else(|| "(untitled)".to_string())
+}
+
+/// The key a followed post is stored under: stable for its id.
+fn followed_key(ap_id: &str) -> String {
+    let digest = Sha256::digest(ap_id.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("f-{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_is_titled_by_its_first_paragraph() {
+        assert_eq!(first_line("<p><strong>Summit</strong></p><p>Talks restart.</p>"), "Summit");
+        assert_eq!(first_line("plain words"), "plain words");
+        assert_eq!(first_line("<p></p>"), "(untitled)");
+    }
+
+    #[test]
+    fn followed_keys_are_stable_and_distinct() {
+        let a = followed_key("https://b.example/articles/x");
+        assert_eq!(a, followed_key("https://b.example/articles/x"));
+        assert_ne!(a, followed_key("https://b.example/articles/y"));
+        assert!(a.starts_with("f-") && a.len() == 18, "{a}");
+    }
+}
