@@ -169,7 +169,7 @@ async fn receive(
         "Like" => reactions::react(state, &signer, &activity, ReactionKind::Like).await?,
         "EmojiReact" => reactions::react(state, &signer, &activity, ReactionKind::Emoji).await?,
         "Dislike" => reactions::dislike(state, &signer, &activity).await?,
-        "Announce" => reactions::react(state, &signer, &activity, ReactionKind::Announce).await?,
+        "Announce" => super::announce::receive(state, &signer, &activity).await?,
         "Flag" => reactions::flag(state, &signer, &activity).await?,
         "Accept" | "Reject" => tracing::info!(kind, actor = actor_id, "noted: threadbridge follows no one"),
         other => tracing::info!(kind = other, actor = actor_id, "activity ignored: not handled"),

@@ -1,8 +1,9 @@
 //! What the fediverse sees: ids ([`urls`]), documents ([`objects`]), the HTTP routes that serve
 //! them ([`routes`]), discovery ([`wellknown`]) and actor keys ([`keys`]); what it sends us
-//! ([`inbox`]), checked with [`signatures`] by [`verify`], replies to our threads ([`replies`]); and how we
-//! reach other servers ([`fetch`]).
+//! ([`inbox`]), checked with [`signatures`] by [`verify`], replies to our threads ([`replies`]),
+//! boosts and relayed posts ([`announce`]); and how we reach other servers ([`fetch`]).
 
+pub mod announce;
 pub mod fetch;
 pub mod inbox;
 pub mod keys;
