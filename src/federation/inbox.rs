@@ -170,7 +170,7 @@ async fn receive(
         "Like" => reactions::react(state, &signer, &activity, ReactionKind::Like).await?,
         "EmojiReact" => reactions::react(state, &signer, &activity, ReactionKind::Emoji).await?,
         "Dislike" => reactions::dislike(state, &signer, &activity).await?,
-        "Announce" => reactions::react(state, &signer, &activity, ReactionKind::Announce).await?,
+        "Announce" => super::announce::receive(state, &signer, &activity).await?,
         "Flag" => reactions::flag(state, &signer, &activity).await?,
         "Accept" => super::following::answer(state, &signer, &activity, true).await?,
         "Reject" => super::following::answer(state, &signer, &activity, false).await?,

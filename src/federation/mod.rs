@@ -1,9 +1,10 @@
 //! What the fediverse sees: ids ([`urls`]), documents ([`objects`]), the HTTP routes that serve
 //! them ([`routes`]), discovery ([`wellknown`]) and actor keys ([`keys`]); what it sends us
-//! ([`inbox`]), checked with [`signatures`] by [`verify`], replies to our threads ([`replies`]); the
-//! actors the site follows and their posts ([`following`]); and how we reach other servers
-//! ([`fetch`]).
+//! ([`inbox`]), checked with [`signatures`] by [`verify`], replies to our threads ([`replies`]),
+//! boosts and relayed posts ([`announce`]); the actors the site follows and their posts
+//! ([`following`]); and how we reach other servers ([`fetch`]).
 
+pub mod announce;
 pub mod fetch;
 pub mod following;
 pub mod inbox;

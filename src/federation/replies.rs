@@ -12,6 +12,8 @@
 //!   do not hold is handled as its Create.
 //! - `Delete` by the owner marks it deleted (it stays as a placeholder while it has replies) and
 //!   leaves a tombstone, so a Create that arrives late does not bring it back.
+//! - A `Create` or `Update` relayed in another actor's `Announce` ([`super::announce`]): the
+//!   post is fetched from its own server and handled as its author's ([`relayed`]).
 //!
 //! New replies are `visible` or `pending` by the reply policy (the article's, else
 //! `THREADBRIDGE_REPLY_POLICY`; a silenced server's replies are always held).
@@ -26,7 +28,7 @@ use url::Url;
 use super::fetch::{self, same_origin};
 use super::inbox::id_of;
 use crate::config::ReplyPolicy;
-use crate::domain::html::{plain_text, sanitize};
+use crate::domain::html::{looks_like_html, plain_text, sanitize, text_to_html};
 use crate::domain::{Article, Comment, Key, Status};
 use crate::http::error::AppError;
 use crate::startup::AppState;
@@ -105,6 +107,26 @@ pub async fn delete(state: &AppState, actor: &RemoteActor, activity: &Value) -> 
         None => tracing::info!(object = id, "Delete noted (tombstone): no reply of this account here"),
     }
     Ok(())
+}
+
+/// Handles a post whose `Create` or `Update` (`is_update`) another actor relayed in an
+/// `Announce` (a Lemmy or PieFed community, a WordPress blog). Nothing of the relayer's copy is
+/// used: the post is fetched from its own server by `post_id`, and its author is the
+/// `attributedTo` of what that server serves. A post that is not served (or is blocked,
+/// tombstoned here, not a post), or that would be refused from its author (no content left
+/// once sanitised, say), is logged and left: the relayer is not to blame for it.
+pub async fn relayed(state: &AppState, relayer: &RemoteActor, post_id: &str, is_update: bool) -> Result<(), AppError> {
+    let Some((post, author)) = fetch_post(state, post_id).await? else {
+        tracing::info!(relayer = %relayer.ap_id, post = post_id, "relayed post ignored: not fetched from its server");
+        return Ok(());
+    };
+    match receive_post(state, &author, post, is_update, None).await {
+        Err(e) if e.status.is_client_error() => {
+            tracing::info!(relayer = %relayer.ap_id, post = post_id, reason = %e.message, "relayed post ignored");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// The post an activity is about, trusted: embedded when it is on the actor's server,
@@ -326,13 +348,16 @@ fn reply_from_object(object: &Value, author: &RemoteActor) -> Result<RemoteReply
         .and_then(Value::as_str)
         .or_else(|| content_map.and_then(|m| m.values().find_map(Value::as_str)))
         .unwrap_or_default();
+    // PeerTube sends a comment's text as written, marked `text/markdown`: it is read as plain
+    // text (paragraphs and line breaks; the markdown is not rendered).
+    let html = if is_plain_text(object, html) { text_to_html(html).as_str().to_string() } else { html.to_string() };
     // An Article or Page from a blog: its title leads.
     let title = object.get("name").and_then(Value::as_str).filter(|_| object.get("type") != Some(&"Note".into()));
     let html = match title {
         Some(title) if !title.trim().is_empty() => {
             format!("<p><strong>{}</strong></p>{html}", crate::domain::html::escape(&plain_text(title, 300)))
         }
-        _ => html.to_string(),
+        _ => html,
     };
     let content = sanitize(&html);
     if content.as_str().trim().is_empty() {
@@ -380,6 +405,13 @@ fn reply_from_object(object: &Value, author: &RemoteActor) -> Result<RemoteReply
         published: time("published").unwrap_or_else(chrono::Utc::now),
         updated: time("updated"),
     })
+}
+
+/// True when a post's content is text, not HTML: marked `text/markdown` or `text/plain`, and
+/// without the tags HTML would have.
+fn is_plain_text(object: &Value, content: &str) -> bool {
+    let media_type = object.get("mediaType").and_then(Value::as_str).unwrap_or_default();
+    matches!(media_type, "text/markdown" | "text/plain") && !looks_like_html(content)
 }
 
 /// A BCP 47 tag, roughly: letters, digits and hyphens, short.
@@ -688,6 +720,15 @@ mod tests {
         let list = json!([{"href": "https://a.example/x.json", "mediaType": "application/json"},
                           {"href": "https://a.example/x", "mediaType": "text/html"}]);
         assert_eq!(web_url(Some(&list)).as_deref(), Some("https://a.example/x"));
+    }
+
+    #[test]
+    fn markdown_text_is_read_as_text() {
+        let peertube = json!({"mediaType": "text/markdown"});
+        assert!(is_plain_text(&peertube, "first\n\n2 < 3"));
+        assert!(!is_plain_text(&peertube, "<p>already HTML</p>"));
+        assert!(!is_plain_text(&json!({"mediaType": "text/html"}), "first\n\nsecond"));
+        assert!(!is_plain_text(&json!({}), "first\n\nsecond"));
     }
 
     #[test]
