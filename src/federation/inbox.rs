@@ -4,7 +4,7 @@
 //! fetched from its server (and kept; refetched once when a signature fails, for rotated
 //! keys). Before that, the request's JSON shape is checked ([`limits`]), the sending server's
 //! rate, and whether it is blocked. Each activity id is processed once (a `Follow` excepted:
-//! it is answered again).
+//! it is answered again; and an `Update`, applied only when newer than what is stored).
 //!
 //! Handled here: `Follow` (answered with a signed `Accept`, delivered like any activity),
 //! `Undo` (of a Follow or a reaction), `Move` of a follower, `Accept`/`Reject` of the site's own
@@ -151,8 +151,10 @@ async fn receive(
         if !same {
             return Err(AppError::bad_request("the activity's id is not on its actor's server"));
         }
-        // A Follow is answered every time (its Accept may have been lost); the rest once.
-        if kind != "Follow" && state.store.activity_seen(id).await? {
+        // A Follow is answered every time (its Accept may have been lost). An Update is applied
+        // only when newer than what is stored, whatever its id (Hubzilla sends an edit under its
+        // Create's id). The rest once.
+        if !matches!(kind.as_str(), "Follow" | "Update") && state.store.activity_seen(id).await? {
             tracing::info!(id, kind, "activity ignored: processed before");
             return Ok(());
         }
