@@ -26,6 +26,10 @@ ALTER TABLE articles ADD COLUMN remote_author_name TEXT;
 ALTER TABLE articles ADD COLUMN remote_author_handle TEXT;
 CREATE UNIQUE INDEX articles_by_remote_id ON articles (remote_ap_id);
 
+-- A federated reply marked sensitive by its author (its media to be hidden behind a warning),
+-- with or without a content warning text.
+ALTER TABLE comments ADD COLUMN sensitive BOOLEAN NOT NULL DEFAULT false;
+
 -- The site's own Follow and its Undo go through the outbox too.
 ALTER TABLE activities DROP CONSTRAINT activities_kind_check;
 ALTER TABLE activities ADD CONSTRAINT activities_kind_check

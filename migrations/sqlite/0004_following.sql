@@ -26,6 +26,10 @@ ALTER TABLE articles ADD COLUMN remote_author_name TEXT;
 ALTER TABLE articles ADD COLUMN remote_author_handle TEXT;
 CREATE UNIQUE INDEX articles_by_remote_id ON articles (remote_ap_id);
 
+-- A federated reply marked sensitive by its author (its media to be hidden behind a warning),
+-- with or without a content warning text.
+ALTER TABLE comments ADD COLUMN sensitive BOOLEAN NOT NULL DEFAULT 0;
+
 -- The site's own Follow and its Undo go through the outbox too. SQLite cannot change a CHECK
 -- constraint in place: the table is rebuilt with the same columns and rows (foreign keys from
 -- deliveries are checked at commit, when the new table carries the name again).

@@ -277,6 +277,9 @@ pub struct RemoteDetails {
     /// Where the author's server shows it (http or https).
     pub url: Option<String>,
     pub attachments: Vec<Attachment>,
+    /// Marked sensitive by its author: its media (and text, with a content warning) are to be
+    /// shown behind a warning.
+    pub sensitive: bool,
 }
 
 /// A media attachment of a federated reply (kept as a link; never fetched).

@@ -164,6 +164,15 @@ pub async fn read_capped(mut response: reqwest::Response, limit: usize) -> Resul
     Ok(Some(body))
 }
 
+/// A response's JSON body, at most [`MAX_DOCUMENT_BYTES`].
+async fn read_json(response: reqwest::Response, url: &Url) -> Result<Value, FetchError> {
+    let body = read_capped(response, MAX_DOCUMENT_BYTES)
+        .await
+        .map_err(|e| FetchError::Http(format!("reading {url}: {e}")))?
+        .ok_or_else(|| FetchError::TooLarge(url.to_string()))?;
+    serde_json::from_slice(&body).map_err(|e| FetchError::NotActivityPub(url.to_string(), e.to_string()))
+}
+
 /// GETs an ActivityPub document, signed as `signer` (servers in authorized-fetch mode require
 /// it). The document's `id` must be the URL fetched (same origin at least).
 pub async fn get_document(
@@ -189,12 +198,7 @@ pub async fn get_document(
     if !(content_type.starts_with("application/activity+json") || content_type.starts_with("application/ld+json")) {
         return Err(FetchError::NotActivityPub(url.to_string(), format!("media type '{content_type}'")));
     }
-    let body = read_capped(response, MAX_DOCUMENT_BYTES)
-        .await
-        .map_err(|e| FetchError::Http(format!("reading {url}: {e}")))?
-        .ok_or_else(|| FetchError::TooLarge(url.to_string()))?;
-    let doc: Value =
-        serde_json::from_slice(&body).map_err(|e| FetchError::NotActivityPub(url.to_string(), e.to_string()))?;
+    let doc = read_json(response, url).await?;
     let id = doc.get("id").and_then(Value::as_str).and_then(|id| Url::parse(id).ok());
     match id {
         Some(id) if same_origin(&id, url) => Ok(doc),
@@ -224,12 +228,7 @@ pub async fn webfinger(client: &reqwest::Client, handle: &str, dev: bool) -> Res
     if !response.status().is_success() {
         return Err(FetchError::Status { url: url.to_string(), status: response.status().as_u16() });
     }
-    let body = read_capped(response, MAX_DOCUMENT_BYTES)
-        .await
-        .map_err(|e| FetchError::Http(format!("reading {url}: {e}")))?
-        .ok_or_else(|| FetchError::TooLarge(url.to_string()))?;
-    let jrd: Value =
-        serde_json::from_slice(&body).map_err(|e| FetchError::NotActivityPub(url.to_string(), e.to_string()))?;
+    let jrd = read_json(response, &url).await?;
     let links = jrd.get("links").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let is_ap = |t: &str| t.starts_with("application/activity+json") || t.starts_with("application/ld+json");
     links

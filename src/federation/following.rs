@@ -11,7 +11,6 @@
 //!   as ours, nor sent to our followers.
 
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
 use url::Url;
 
 use super::fetch;
@@ -170,9 +169,7 @@ fn first_line(html: &str) -> String {
 
 /// The key a followed post is stored under: stable for its id.
 fn followed_key(ap_id: &str) -> String {
-    let digest = Sha256::digest(ap_id.as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("f-{hex}")
+    super::replies::hashed_key("f-", ap_id)
 }
 
 #[cfg(test)]

@@ -122,6 +122,10 @@ async fn receive(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), AppError> {
+    // Unsigned is refused first, whatever the body: a sender learns it must sign (401).
+    if !headers.contains_key("signature") && !headers.contains_key("signature-input") {
+        return Err(unauthorized("the request is not signed (HTTP Signatures or RFC 9421)"));
+    }
     let activity: Value =
         serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("the body is not JSON: {e}")))?;
     if !activity.is_object() {

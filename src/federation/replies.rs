@@ -398,10 +398,12 @@ fn reply_from_object(object: &Value, author: &RemoteActor) -> Result<RemoteReply
         author_handle: plain_text(author.handle.as_deref().unwrap_or_default(), 300),
         author_url: author.ap_id.clone(),
         content: content.as_str().to_string(),
-        summary,
+        summary: summary.clone(),
         language,
         url: web_url(object.get("url")),
         attachments: attachments(object.get("attachment")),
+        // A content warning hides the post too (Mastodon sets both; some servers only one).
+        sensitive: sensitive || summary.is_some(),
         published: time("published").unwrap_or_else(chrono::Utc::now),
         updated: time("updated"),
     })
@@ -460,9 +462,14 @@ fn attachments(value: Option<&Value>) -> Vec<Attachment> {
 
 /// The thread key of a federated reply: stable for its id, apart from the site's own keys.
 fn reply_key(ap_id: &str) -> String {
+    hashed_key("r-", ap_id)
+}
+
+/// A thread key for a remote object: `prefix` and 16 hex digits of a hash of its id, stable.
+pub(super) fn hashed_key(prefix: &str, ap_id: &str) -> String {
     let digest = Sha256::digest(ap_id.as_bytes());
     let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("r-{hex}")
+    format!("{prefix}{hex}")
 }
 
 /// A webhook event for a reply change, when the site has a webhook.

@@ -28,6 +28,8 @@ pub struct RemoteReply {
     /// Where the author's server shows it (checked to be http(s)).
     pub url: Option<String>,
     pub attachments: Vec<Attachment>,
+    /// Marked sensitive by its author.
+    pub sensitive: bool,
     pub published: DateTime<Utc>,
     pub updated: Option<DateTime<Utc>>,
 }

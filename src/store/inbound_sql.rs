@@ -142,8 +142,8 @@ macro_rules! inbound_store {
                     let inserted = sqlx::query(
                         "INSERT INTO comments (article_id, key, parent_id, origin, status, remote_ap_id, \
                          remote_author_ap_id, remote_author_name, remote_author_handle, remote_author_url, content, \
-                         summary, language, remote_url, attachments, published, updated, created_at) \
-                         VALUES ($1, $2, $3, 'remote', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                         summary, language, remote_url, attachments, published, updated, created_at, sensitive) \
+                         VALUES ($1, $2, $3, 'remote', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
                          ON CONFLICT DO NOTHING",
                     )
                     .bind(article_id)
@@ -163,6 +163,7 @@ macro_rules! inbound_store {
                     .bind(reply.published)
                     .bind(reply.updated)
                     .bind(Utc::now())
+                    .bind(reply.sensitive)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -199,8 +200,8 @@ macro_rules! inbound_store {
                     }
                     sqlx::query(
                         "UPDATE comments SET content = $1, summary = $2, language = $3, remote_url = $4, \
-                         attachments = $5, updated = $6, remote_author_name = $7, remote_author_handle = $8 \
-                         WHERE id = $9",
+                         attachments = $5, updated = $6, remote_author_name = $7, remote_author_handle = $8, \
+                         sensitive = $9 WHERE id = $10",
                     )
                     .bind(&reply.content)
                     .bind(&reply.summary)
@@ -210,6 +211,7 @@ macro_rules! inbound_store {
                     .bind(reply.updated)
                     .bind(&reply.author_name)
                     .bind(&reply.author_handle)
+                    .bind(reply.sensitive)
                     .bind(stored.comment_id)
                     .execute(&mut *tx)
                     .await?;

@@ -49,7 +49,7 @@ macro_rules! select_comment {
         concat!(
             "SELECT c.id, c.article_id, c.key, c.origin, c.status, c.content, c.published, c.updated, c.deleted_at, ",
             "c.remote_ap_id, c.remote_author_ap_id, c.remote_author_name, c.remote_author_handle, ",
-            "c.remote_author_url, c.summary, c.language, c.remote_url, c.attachments, p.id AS parent_id, p.key AS parent_key, p.remote_ap_id AS parent_remote_ap_id, ",
+            "c.remote_author_url, c.summary, c.language, c.remote_url, c.attachments, c.sensitive, p.id AS parent_id, p.key AS parent_key, p.remote_ap_id AS parent_remote_ap_id, ",
             "p.remote_author_ap_id AS parent_remote_author_ap_id, p.remote_author_handle AS parent_remote_author_handle, ",
             actor_columns!("au", "NULL"),
             " FROM comments c LEFT JOIN comments p ON p.id = c.parent_id LEFT JOIN actors au ON au.id = c.author_id "
@@ -62,7 +62,8 @@ macro_rules! thread_row_values {
     () => {
         "c.id, c.article_id, c.key, c.parent_id, c.origin, c.status, c.content, c.published, c.updated, \
          c.deleted_at, c.author_id, c.remote_ap_id, c.remote_author_ap_id, c.remote_author_name, \
-         c.remote_author_handle, c.remote_author_url, c.summary, c.language, c.remote_url, c.attachments"
+         c.remote_author_handle, c.remote_author_url, c.summary, c.language, c.remote_url, c.attachments, \
+         c.sensitive"
     };
 }
 
@@ -214,6 +215,7 @@ macro_rules! sql_store {
                     row.try_get("language")?,
                     row.try_get("remote_url")?,
                     &row.try_get::<String, _>("attachments")?,
+                    row.try_get("sensitive")?,
                 ),
                 remote_ap_id: row.try_get("remote_ap_id")?,
             })

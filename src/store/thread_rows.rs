@@ -14,27 +14,37 @@ use crate::domain::{Comment, CommentAuthor, Key, LocalActor, Origin, ParentRef, 
 /// The columns the thread query aggregates, in this order (see `thread_row_values!`).
 #[derive(Debug, Deserialize)]
 pub struct ThreadRow(
-    i64,                   // id
-    i64,                   // article_id
-    String,                // key
-    Option<i64>,           // parent_id
-    String,                // origin
-    String,                // status
-    String,                // content
-    DateTime<Utc>,         // published
-    Option<DateTime<Utc>>, // updated
-    Option<DateTime<Utc>>, // deleted_at
-    Option<i64>,           // author_id
-    Option<String>,        // remote_ap_id
-    Option<String>,        // remote_author_ap_id
-    Option<String>,        // remote_author_name
-    Option<String>,        // remote_author_handle
-    Option<String>,        // remote_author_url
-    Option<String>,        // summary
-    Option<String>,        // language
-    Option<String>,        // remote_url
-    String,                // attachments (JSON)
+    i64,                                      // id
+    i64,                                      // article_id
+    String,                                   // key
+    Option<i64>,                              // parent_id
+    String,                                   // origin
+    String,                                   // status
+    String,                                   // content
+    DateTime<Utc>,                            // published
+    Option<DateTime<Utc>>,                    // updated
+    Option<DateTime<Utc>>,                    // deleted_at
+    Option<i64>,                              // author_id
+    Option<String>,                           // remote_ap_id
+    Option<String>,                           // remote_author_ap_id
+    Option<String>,                           // remote_author_name
+    Option<String>,                           // remote_author_handle
+    Option<String>,                           // remote_author_url
+    Option<String>,                           // summary
+    Option<String>,                           // language
+    Option<String>,                           // remote_url
+    String,                                   // attachments (JSON)
+    #[serde(deserialize_with = "flag")] bool, // sensitive
 );
+
+/// A boolean as either engine's JSON gives it: `true`/`false` (PostgreSQL) or `1`/`0` (SQLite).
+fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Bool(b) => Ok(b),
+        serde_json::Value::Number(n) => Ok(n.as_i64().is_some_and(|n| n != 0)),
+        other => Err(serde::de::Error::custom(format!("not a boolean: {other}"))),
+    }
+}
 
 /// A federated reply's details, as stored; None for the site's comments.
 pub fn remote_details(
@@ -43,12 +53,14 @@ pub fn remote_details(
     language: Option<String>,
     url: Option<String>,
     attachments: &str,
+    sensitive: bool,
 ) -> Option<RemoteDetails> {
     (origin == Origin::Remote).then(|| RemoteDetails {
         summary,
         language,
         url,
         attachments: serde_json::from_str(attachments).unwrap_or_default(),
+        sensitive,
     })
 }
 
@@ -95,7 +107,7 @@ pub fn assemble(rows: Vec<ThreadRow>, authors: &HashMap<i64, LocalActor>) -> Vec
                 published: r.7,
                 updated: r.8,
                 deleted_at: r.9,
-                remote: remote_details(origin, r.16, r.17, r.18, &r.19),
+                remote: remote_details(origin, r.16, r.17, r.18, &r.19, r.20),
                 remote_ap_id: r.11,
             }
         })

@@ -514,3 +514,29 @@ async fn direct_and_followers_only_replies_are_not_published(backend: Backend) {
     assert_eq!(comments.len(), 1, "{comments:?}");
     assert!(text(&comments[0]["content"]).contains("For everyone."));
 }
+
+both_backends!(a_sensitive_reply_without_a_warning_stays_sensitive);
+
+/// A reply marked `sensitive` with no content warning (sensitive media, as Mastodon sends a
+/// picture marked sensitive): the site is told, so it can hide the media behind a warning.
+async fn a_sensitive_reply_without_a_warning_stays_sensitive(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let peer = Peer::start().await;
+    peer.add_actors(&["alice"], ActorOpts::default());
+    let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
+    let mut note = mastodon_note(&peer, "alice", 1, text(&article["ap_id"]), "<p>The signing, in pictures.</p>");
+    note["sensitive"] = json!(true);
+    note["attachment"] = json!([{
+        "type": "Document",
+        "mediaType": "image/jpeg",
+        "url": "https://files.example/signing.jpg",
+        "name": "Delegates at the table"
+    }]);
+    assert_eq!(post(&peer, &app, "alice", &activity(&peer, "alice", "Create", note)).await, StatusCode::ACCEPTED);
+    let comments = remote_comments(&app.thread("treaty").await);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    let remote = &comments[0]["remote"];
+    assert_eq!(remote["sensitive"], true, "{remote}");
+    assert!(remote["summary"].is_null(), "{remote}");
+    assert_eq!(remote["attachments"][0]["url"], "https://files.example/signing.jpg");
+}

@@ -259,6 +259,7 @@ async fn mastodon_replies_are_kept_edited_and_deleted(backend: Backend) {
     assert_harmless(content);
     let remote = &reply["remote"];
     assert_eq!(remote["summary"], "Politics, long thread");
+    assert_eq!(remote["sensitive"], true, "a content warning hides the post: {remote}");
     assert_eq!(remote["language"], "de");
     assert_eq!(remote["url"], format!("{}/@alice/113500000000000001", s.peer.base));
     assert_eq!(
@@ -487,6 +488,7 @@ async fn gotosocial_reply_reactions_edit_and_delete(backend: Backend) {
     let remote = &reply["remote"];
     assert!(remote["summary"].is_null(), "{remote}");
     assert_eq!(remote["language"], "en");
+    assert_eq!(remote["sensitive"], false, "{remote}");
     assert_eq!(remote["url"], format!("{}/@grace/statuses/01JDQ7ZK3M4N5P6Q7R8S9T0V1W", s.peer.base));
     let attachment = &remote["attachments"][0];
     assert_eq!(
