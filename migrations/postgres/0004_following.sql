@@ -30,7 +30,3 @@ CREATE UNIQUE INDEX articles_by_remote_id ON articles (remote_ap_id);
 -- with or without a content warning text.
 ALTER TABLE comments ADD COLUMN sensitive BOOLEAN NOT NULL DEFAULT false;
 
--- The site's own Follow and its Undo go through the outbox too.
-ALTER TABLE activities DROP CONSTRAINT activities_kind_check;
-ALTER TABLE activities ADD CONSTRAINT activities_kind_check
-    CHECK (kind IN ('Create', 'Update', 'Delete', 'Accept', 'Follow', 'Undo'));

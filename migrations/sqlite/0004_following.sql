@@ -30,24 +30,3 @@ CREATE UNIQUE INDEX articles_by_remote_id ON articles (remote_ap_id);
 -- with or without a content warning text.
 ALTER TABLE comments ADD COLUMN sensitive BOOLEAN NOT NULL DEFAULT 0;
 
--- The site's own Follow and its Undo go through the outbox too. SQLite cannot change a CHECK
--- constraint in place: the table is rebuilt with the same columns and rows (foreign keys from
--- deliveries are checked at commit, when the new table carries the name again).
-PRAGMA defer_foreign_keys = ON;
-CREATE TABLE activities_new (
-    id              INTEGER PRIMARY KEY,
-    uuid            TEXT NOT NULL UNIQUE,
-    kind            TEXT NOT NULL CHECK (kind IN ('Create', 'Update', 'Delete', 'Accept', 'Follow', 'Undo')),
-    actor_id        INTEGER REFERENCES actors (id),
-    article_id      INTEGER REFERENCES articles (id),
-    comment_id      INTEGER REFERENCES comments (id),
-    payload         TEXT,
-    fanned_out_at   TEXT,
-    created_at      TEXT NOT NULL
-);
-INSERT INTO activities_new (id, uuid, kind, actor_id, article_id, comment_id, payload, fanned_out_at, created_at)
-    SELECT id, uuid, kind, actor_id, article_id, comment_id, payload, fanned_out_at, created_at FROM activities;
-DROP TABLE activities;
-ALTER TABLE activities_new RENAME TO activities;
-CREATE INDEX activities_to_fan_out ON activities (id) WHERE fanned_out_at IS NULL;
-CREATE INDEX activities_by_article ON activities (article_id, id);

@@ -27,9 +27,16 @@ use crate::store::inbound::RemoteReply;
 /// Follows `target` (a handle or an actor id) as the site actor. A follow already accepted is
 /// asked again (its state goes back to pending until the answer).
 pub async fn follow(state: &AppState, target: &str) -> Result<Following, AppError> {
-    let actor_url = match Url::parse(target) {
-        Ok(url) if url.scheme().starts_with("http") => url,
-        _ => fetch::webfinger(&state.client, target, state.config.dev)
+    let given_url = Url::parse(target).ok().filter(|url| url.scheme().starts_with("http"));
+    // Nothing is asked of a blocked server: its host is checked before WebFinger or the fetch.
+    let given_host = match &given_url {
+        Some(url) => url.host_str().map(str::to_string),
+        None => target.trim().rsplit_once('@').map(|(_, host)| host.split(':').next().unwrap_or(host).to_string()),
+    };
+    refuse_blocked(state, given_host.as_deref(), given_url.as_ref().map(Url::as_str)).await?;
+    let actor_url = match given_url {
+        Some(url) => url,
+        None => fetch::webfinger(&state.client, target, state.config.dev)
             .await
             .map_err(|e| AppError::unprocessable(format!("cannot find {target}: {e}")))?,
     };
@@ -42,11 +49,9 @@ pub async fn follow(state: &AppState, target: &str) -> Result<Following, AppErro
     let inbox = Url::parse(&actor.inbox).map_err(|_| AppError::unprocessable("the actor's inbox is not a URL"))?;
     fetch::check_url(&inbox, state.config.dev)
         .map_err(|e| AppError::unprocessable(format!("the actor's inbox is refused: {e}")))?;
-    if let Some(host) = inbox.host_str() {
-        if state.store.block_for(host, Some(&actor.ap_id)).await?.is_some() {
-            return Err(AppError::unprocessable(format!("{} is blocked here", actor.ap_id)));
-        }
-    }
+    let actor_host = Url::parse(&actor.ap_id).ok().and_then(|u| u.host_str().map(str::to_string));
+    refuse_blocked(state, actor_host.as_deref(), Some(&actor.ap_id)).await?;
+    refuse_blocked(state, inbox.host_str(), None).await?;
     state.store.upsert_remote_actor(&actor).await?;
     let uuid = uuid::Uuid::new_v4().to_string();
     let follow_id = state.urls.activity(&uuid);
@@ -70,6 +75,15 @@ pub async fn follow(state: &AppState, target: &str) -> Result<Following, AppErro
     state.outbox.notify_one();
     tracing::info!(actor = %actor.ap_id, "follow requested");
     Ok(stored)
+}
+
+/// 422 when the server `host` or the account `actor` is blocked here (suspended or silenced).
+async fn refuse_blocked(state: &AppState, host: Option<&str>, actor: Option<&str>) -> Result<(), AppError> {
+    let Some(host) = host else { return Ok(()) };
+    match state.store.block_for(host, actor).await? {
+        Some(_) => Err(AppError::unprocessable(format!("{} is blocked here", actor.unwrap_or(host)))),
+        None => Ok(()),
+    }
 }
 
 /// Stops following `ap_id`: the follow is removed and an `Undo` of its Follow is sent. None when
@@ -124,8 +138,12 @@ pub async fn receive_post(
     if !followed.is_some_and(|f| f.state == FollowState::Accepted) {
         return Ok(false);
     }
-    let html = object.get("content").and_then(Value::as_str).unwrap_or(&reply.content);
-    let content = sanitize(html);
+    // The post's HTML as a reply's is read (contentMap, plain text), without the bold title a
+    // reply gets: a followed article keeps its title apart.
+    let content = match object.get("name").and_then(Value::as_str) {
+        Some(_) => sanitize(object.get("content").and_then(Value::as_str).unwrap_or(&reply.content)),
+        None => crate::domain::html::SafeHtml::from_store(reply.content.clone()),
+    };
     let title = object
         .get("name")
         .and_then(Value::as_str)
@@ -148,7 +166,7 @@ pub async fn receive_post(
         content,
         summary: reply.summary.clone(),
         language: reply.language.clone(),
-        sensitive: object.get("sensitive").and_then(Value::as_bool).unwrap_or(false),
+        sensitive: reply.sensitive,
         published: reply.published,
         updated: reply.updated,
     };

@@ -101,10 +101,13 @@ pub async fn delete(state: &AppState, actor: &RemoteActor, activity: &Value) -> 
             state.webhook.notify_one();
             tracing::info!(object = id, article = %reply.article_key, "federated reply deleted by its author");
         }
-        None if state.store.delete_followed_article(id, &actor.ap_id).await? => {
-            tracing::info!(object = id, "followed article deleted by its author");
-        }
-        None => tracing::info!(object = id, "Delete noted (tombstone): no reply of this account here"),
+        None => match state.store.followed_article(id).await? {
+            Some(article) if state.store.delete_followed_article(id, &actor.ap_id).await? => {
+                article_changed(state, &article.key).await?;
+                tracing::info!(object = id, key = %article.key, "followed article deleted by its author");
+            }
+            _ => tracing::info!(object = id, "Delete noted (tombstone): no reply of this account here"),
+        },
     }
     Ok(())
 }

@@ -180,11 +180,11 @@ async fn followers(State(state): State<AppState>, AppPath(username): AppPath<Str
     Ok(ok(json!({ "id": state.urls.followers(&actor.username), "type": "OrderedCollection", "totalItems": total })))
 }
 
-/// Whom an actor follows, as a count: the site actor's follows (see `following`); commenters
+/// Whom an actor follows, as a count: the site actor's accepted follows (see `following`); commenters
 /// follow no one.
 async fn following(State(state): State<AppState>, AppPath(username): AppPath<String>) -> AppResult<Response> {
     let actor = local_actor(&state, &username).await?;
-    let total = if actor.id == state.site.id { state.store.following(0, 0).await?.total } else { 0 };
+    let total = if actor.id == state.site.id { state.store.accepted_following_count().await? } else { 0 };
     Ok(ok(json!({ "id": state.urls.following(&actor.username), "type": "OrderedCollection", "totalItems": total })))
 }
 

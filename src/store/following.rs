@@ -93,6 +93,9 @@ pub trait FollowingStore: Send + Sync {
 
     async fn following_one(&self, ap_id: &str) -> StoreResult<Option<Following>>;
 
+    /// How many follows the followed actors accepted (the `following` collection's count).
+    async fn accepted_following_count(&self) -> StoreResult<i64>;
+
     /// Stores a followed post as the article `key`, or updates the one stored (when `updated` is
     /// newer). The article when it was added or changed.
     async fn upsert_followed_article(

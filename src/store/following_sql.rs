@@ -16,7 +16,7 @@ macro_rules! following_store {
             use crate::store::federation::DirectActivity;
             use crate::store::federation_sql::limit_offset;
             use crate::store::following::{FollowState, FollowedPost, Following, FollowingStore, NewFollowing};
-            use crate::store::{Page, StoreResult};
+            use crate::store::{Page, StoreError, StoreResult};
 
             type DbRow = <$db as sqlx::Database>::Row;
 
@@ -122,6 +122,13 @@ macro_rules! following_store {
                     Ok(row.as_ref().map(following_from_row).transpose()?)
                 }
 
+                async fn accepted_following_count(&self) -> StoreResult<i64> {
+                    Ok(sqlx::query("SELECT COUNT(*) AS n FROM following WHERE state = 'accepted'")
+                        .fetch_one(&self.pool)
+                        .await?
+                        .try_get("n")?)
+                }
+
                 async fn upsert_followed_article(
                     &self,
                     key: &Key,
@@ -129,9 +136,27 @@ macro_rules! following_store {
                     post: &FollowedPost,
                 ) -> StoreResult<Option<Article>> {
                     let mut tx = self.begin_write().await?;
+                    // Deleted by its author before (a late or replayed Create): not brought back.
+                    let tombstoned = sqlx::query("SELECT 1 AS one FROM remote_tombstones WHERE ap_id = $1")
+                        .bind(&post.ap_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .is_some();
+                    if tombstoned {
+                        return Ok(None);
+                    }
                     let stored = article_in(&mut tx, key).await?;
                     let now = Utc::now();
                     match stored {
+                        Some(stored) if stored.followed.is_none() => {
+                            return Err(StoreError::Conflict(format!(
+                                "'{key}' is one of the site's own articles, not a followed one"
+                            )));
+                        }
+                        // Only its author edits it.
+                        Some(stored) if stored.followed.as_ref().is_some_and(|f| f.author_ap_id != post.author_ap_id) => {
+                            return Ok(None)
+                        }
                         Some(stored) if stored.deleted_at.is_some() => return Ok(None),
                         // Only a newer edit changes it: a late or replayed copy does not.
                         Some(stored) if post.updated.is_none_or(|u| stored.updated.is_some_and(|s| s >= u)) => {

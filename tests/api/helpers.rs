@@ -118,6 +118,11 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> Option<S
     }
 }
 
+/// The service on a database prepared by the test (an older schema with data, say).
+pub async fn spawn_on(database_url: &str) -> TestApp {
+    start_on(database_url.to_string(), tempfile::tempdir().expect("temp dir"), &[]).await
+}
+
 /// A second service process (in this test process) on the same database as `app`.
 pub async fn spawn_sibling(app: &TestApp) -> TestApp {
     spawn_sibling_with(app, &[]).await

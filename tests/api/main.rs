@@ -18,4 +18,5 @@ mod moderation;
 mod signatures_in;
 mod thread;
 mod two_sites;
+mod upgrade;
 mod webhook;

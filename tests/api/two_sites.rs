@@ -153,6 +153,15 @@ async fn a_site_follows_another_and_their_readers_answer_each_other(backend: Bac
     eventually("the edit at A", || thread_or_null(&a, &key), |t| t["article"]["title"] == "Summit in Moscow, updated")
         .await;
 
+    // B deletes its article: A's copy is deleted too, and A's readers can no longer answer it.
+    let (status, _) = b.admin_delete("/api/admin/articles/summit").await;
+    assert_eq!(status, StatusCode::OK);
+    eventually("the deletion at A", || followed_articles(&a), |l| l["total"] == 0).await;
+    assert_eq!(a.thread(&key).await["article"]["status"], "deleted");
+    let (status, body) =
+        a.admin_put(&format!("/api/admin/articles/{key}/comments/a2"), &comment_json("ivan", "Too late?", None)).await;
+    assert_eq!(status, StatusCode::GONE, "{body}");
+
     // A unfollows: B no longer has A as a follower.
     let (status, body) =
         admin_send(&a, Method::DELETE, "/api/admin/following", &json!({ "actor": b.site_actor() })).await;
@@ -163,10 +172,10 @@ async fn a_site_follows_another_and_their_readers_answer_each_other(backend: Bac
         assert!(Instant::now() < deadline, "B still lists A as a follower");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // B's next article does not reach A.
+    // B's next article does not reach A (A holds no followed article since B's deletion).
     b.put_article("later", &article_json("Later news")).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(followed_articles(&a).await["total"], 1);
+    assert_eq!(followed_articles(&a).await["total"], 0);
 }
 
 both_backends!(following_refuses_what_cannot_be_followed);
