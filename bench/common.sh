@@ -1,4 +1,5 @@
-# Shell helpers the benchmark scripts share; sourced by bench/http.sh and bench/delivery.sh.
+# Shell helpers the benchmark scripts share; sourced by bench/http.sh, bench/delivery.sh and
+# bench/replies.sh.
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -108,4 +109,59 @@ sqlite_size() {
         parts+="${parts:+, }${f##*/} $(awk -v b="$b" 'BEGIN { printf "%.1f MiB", b / 1048576 }')"
     done
     echo "$(awk -v b="$total" 'BEGIN { printf "%.1f MiB", b / 1048576 }') ($parts)"
+}
+
+# "busy total" clock ticks of all cores, from /proc/stat.
+machine_ticks() {
+    local _ u n s i w q sq st
+    read -r _ u n s i w q sq st _ </proc/stat
+    echo "$((u + n + s + q + sq + st)) $((u + n + s + i + w + q + sq + st))"
+}
+
+# Share of all cores busy over $1 s, in percent.
+busy_pct() {
+    local b0 t0 b1 t1
+    read -r b0 t0 < <(machine_ticks)
+    sleep "$1"
+    read -r b1 t1 < <(machine_ticks)
+    echo $(((b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1)))
+}
+
+# LABEL: waits (at most $WAIT_IDLE s) until other programs leave the cores alone; counts the
+# times it gave up in BUSY_WARNINGS.
+BUSY_WARNINGS=0
+wait_idle() {
+    ((WAIT_IDLE > 0)) || return 0
+    local deadline=$((SECONDS + WAIT_IDLE)) b
+    while :; do
+        b=$(busy_pct 1)
+        ((b <= 15)) && return 0
+        if ((SECONDS >= deadline)); then
+            say "WARNING: the machine is still ${b}% busy before $1: its figures are disturbed"
+            BUSY_WARNINGS=$((BUSY_WARNINGS + 1))
+            return 0
+        fi
+    done
+}
+
+# The end of every script's `cleanup`: drops the PostgreSQL database made for the run (see
+# choose_database), removes $TMP (kept with KEEP_TMP=1) and exits with status $1.
+finish_cleanup() {
+    if [[ -n "$PG_DB" ]]; then
+        psql "$PG_ADMIN_URL" -qAt -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 ||
+            echo "warning: could not drop database $PG_DB" >&2
+    fi
+    if [[ "${KEEP_TMP:-0}" == 1 ]]; then
+        echo "temp dir kept: $TMP" >&2
+    else
+        rm -rf "$TMP"
+    fi
+    exit "$1"
+}
+
+# Runs the script's `cleanup` at exit, and turns INT and TERM into exits so it runs then too.
+trap_cleanup() {
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
 }

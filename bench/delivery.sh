@@ -103,23 +103,10 @@ done
 # ------------------------------------------------------------------ prerequisites
 command -v python3 >/dev/null || die "python3 is required"
 command -v cargo >/dev/null || ((BUILD == 0)) || die "cargo is required (or --no-build)"
-missing=()
-command -v jq >/dev/null || missing+=(jq)
-command -v curl >/dev/null || missing+=(curl)
-command -v openssl >/dev/null || ((OPENSSL_SECONDS == 0)) || missing+=(openssl)
-[[ -z "$PG_URL" ]] || command -v psql >/dev/null || missing+=(postgresql-client)
-if ((${#missing[@]})); then
-    ((INSTALL)) || die "missing: ${missing[*]} (run without --no-install, or apt-get install them)"
-    SUDO=()
-    if ((EUID != 0)); then
-        command -v sudo >/dev/null || die "missing ${missing[*]} and not root; install them first"
-        SUDO=(sudo -n)
-    fi
-    say "installing ${missing[*]} with apt-get"
-    "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
-        { "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
-        die "apt-get install ${missing[*]} failed"
-fi
+tools=(jq:jq curl:curl)
+((OPENSSL_SECONDS == 0)) || tools+=(openssl:openssl)
+[[ -z "$PG_URL" ]] || tools+=(psql:postgresql-client)
+ensure_tools "${tools[@]}"
 
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN="$TARGET_DIR/release/threadbridge"
@@ -158,58 +145,14 @@ cleanup() {
         done
         [[ -s "$TMP/sink.log" ]] && { echo "--- sink log:" >&2; tail -n 10 "$TMP/sink.log" >&2; }
     fi
-    if [[ -n "$PG_DB" ]]; then
-        psql "$PG_ADMIN_URL" -qAt -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 ||
-            echo "warning: could not drop database $PG_DB" >&2
-    fi
-    if [[ "${KEEP_TMP:-0}" == 1 ]]; then
-        echo "temp dir kept: $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
-    exit "$rc"
+    finish_cleanup "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup
 
 # ------------------------------------------------------------------ helpers
-proc_kb() { # pid field (VmRSS/VmHWM) -> kB
-    local k v _
-    while read -r k v _; do
-        [[ "$k" == "$2:" ]] && { echo "$v"; return; }
-    done <"/proc/$1/status"
-    echo 0
-}
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { # utime + stime of a process, in clock ticks
     awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-machine_ticks() { # "busy total" clock ticks of all cores, from /proc/stat
-    local _ u n s i w q sq st
-    read -r _ u n s i w q sq st _ </proc/stat
-    echo "$((u + n + s + q + sq + st)) $((u + n + s + i + w + q + sq + st))"
-}
-busy_pct() { # share of all cores busy over $1 s, in percent
-    local b0 t0 b1 t1
-    read -r b0 t0 < <(machine_ticks)
-    sleep "$1"
-    read -r b1 t1 < <(machine_ticks)
-    echo $(((b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1)))
-}
-BUSY_WARNINGS=0
-wait_idle() { # LABEL: wait (at most $WAIT_IDLE s) until other programs leave the cores alone
-    ((WAIT_IDLE > 0)) || return 0
-    local deadline=$((SECONDS + WAIT_IDLE)) b
-    while :; do
-        b=$(busy_pct 1)
-        ((b <= 15)) && return 0
-        if ((SECONDS >= deadline)); then
-            say "WARNING: the machine is still ${b}% busy before $1: its figures are disturbed"
-            BUSY_WARNINGS=$((BUSY_WARNINGS + 1))
-            return 0
-        fi
-    done
 }
 pg_ticks() { # CPU ticks of all PostgreSQL server processes on this machine (0 without --postgres)
     [[ -n "$PG_URL" ]] || { echo 0; return; }

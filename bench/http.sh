@@ -85,22 +85,10 @@ done
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 command -v python3 >/dev/null || die "python3 is required"
 
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
-[[ -z "$PG_URL" ]] || command -v psql >/dev/null || missing+=(postgresql-client)
-if ((${#missing[@]})); then
-    ((INSTALL)) || die "missing: ${missing[*]} (run without --no-install, or apt-get install them)"
-    SUDO=()
-    if ((EUID != 0)); then
-        command -v sudo >/dev/null || die "missing ${missing[*]} and not root; install them first"
-        SUDO=(sudo -n)
-    fi
-    say "installing ${missing[*]} with apt-get"
-    "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
-        { "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
-        die "apt-get install ${missing[*]} failed"
-fi
+tools=(wrk:wrk)
+[[ -x /usr/sbin/nginx ]] || tools+=(nginx:nginx-light)
+[[ -z "$PG_URL" ]] || tools+=(psql:postgresql-client)
+ensure_tools "${tools[@]}"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 port_busy "$PORT" && die "127.0.0.1:$PORT is already in use (--port)"
@@ -125,31 +113,13 @@ cleanup() {
         [[ -s "$TMP/server.log" ]] && { echo "--- last lines of the threadbridge log:" >&2; tail -n 30 "$TMP/server.log" >&2; }
         [[ -s "$TMP/nginx/error.log" ]] && { echo "--- nginx error log:" >&2; tail -n 10 "$TMP/nginx/error.log" >&2; }
     fi
-    if [[ -n "$PG_DB" ]]; then
-        psql "$PG_ADMIN_URL" -qAt -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 ||
-            echo "warning: could not drop database $PG_DB" >&2
-    fi
-    if [[ "${KEEP_TMP:-0}" == 1 ]]; then
-        echo "temp dir kept: $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
-    exit "$rc"
+    finish_cleanup "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup
 
 # ------------------------------------------------------------------ helpers
 kv() { sed -n "s/^$2=//p" "$1" | tail -n 1; } # file key -> value
 
-proc_kb() { # field (VmRSS/VmHWM) of the server process, in kB
-    local k v _
-    while read -r k v _; do
-        [[ "$k" == "$1:" ]] && { echo "$v"; return; }
-    done <"/proc/$SERVER_PID/status"
-    echo 0
-}
 
 
 to_ms() { # wrk duration (123.45us / 1.23ms / 1.02s / 2.00m) -> milliseconds
@@ -206,8 +176,8 @@ python3 "$CLIENT" wait --url "$BASE/.well-known/nodeinfo" --timeout 120 --pid "$
     die "threadbridge did not become ready"
 say "ready after $(kv "$TMP/wait.kv" READY_AFTER_S) s (pid $SERVER_PID)"
 sleep 2
-RSS_IDLE=$(proc_kb VmRSS)
-HWM_IDLE=$(proc_kb VmHWM)
+RSS_IDLE=$(proc_kb "$SERVER_PID" VmRSS)
+HWM_IDLE=$(proc_kb "$SERVER_PID" VmHWM)
 
 # ------------------------------------------------------------------ seed
 say "creating articles $AP_KEY and $THREAD_KEY"
@@ -220,7 +190,7 @@ python3 "$CLIENT" seed --base "$BASE" --token "$TOKEN" --article "$THREAD_KEY" \
     die "seeding failed"
 say "seeded $(kv "$TMP/seed.kv" SEEDED) comments in $(kv "$TMP/seed.kv" SEED_SECONDS) s"
 sleep 2
-RSS_SEEDED=$(proc_kb VmRSS)
+RSS_SEEDED=$(proc_kb "$SERVER_PID" VmRSS)
 if [[ -n "$PG_URL" ]]; then
     DB_SIZE=$(psql "$PG_ADMIN_URL" -qAt -c "SELECT pg_size_pretty(pg_database_size('$PG_DB'))" 2>/dev/null || echo n/a)
 else # the SQLite file plus its -wal/-shm files
@@ -297,8 +267,8 @@ say "wrk $THREAD_PATH (-t$WRK_THREADS -c$THREAD_CONNS -d$DURATION)"
 run_wrk thread "$BASE$THREAD_PATH" "$THREAD_CONNS" -H "Authorization: Bearer $TOKEN"
 RSS_THREAD_WRK=$(stop_sampler)
 sleep 1
-RSS_END=$(proc_kb VmRSS)
-HWM_END=$(proc_kb VmHWM)
+RSS_END=$(proc_kb "$SERVER_PID" VmRSS)
+HWM_END=$(proc_kb "$SERVER_PID" VmHWM)
 kill -0 "$SERVER_PID" 2>/dev/null || die "threadbridge died during the benchmark"
 
 # ------------------------------------------------------------------ summary

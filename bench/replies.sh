@@ -148,44 +148,9 @@ cleanup() {
         [[ -s "$TMP/server.log" ]] && { echo "--- last lines of the server log:" >&2; tail -n 20 "$TMP/server.log" >&2; }
         [[ -s "$TMP/load.err" ]] && { echo "--- load generator:" >&2; tail -n 10 "$TMP/load.err" >&2; }
     fi
-    if [[ -n "$PG_DB" ]]; then
-        psql "$PG_ADMIN_URL" -qAt -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 ||
-            echo "warning: could not drop database $PG_DB" >&2
-    fi
-    if [[ "${KEEP_TMP:-0}" == 1 ]]; then
-        echo "temp dir kept: $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
-    exit "$rc"
+    finish_cleanup "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-machine_busy() { # share of all cores busy over 1 s, in percent
-    local _ u n s i w q sq st b0 t0 b1 t1
-    read -r _ u n s i w q sq st _ </proc/stat
-    b0=$((u + n + s + q + sq + st)); t0=$((b0 + i + w))
-    sleep 1
-    read -r _ u n s i w q sq st _ </proc/stat
-    b1=$((u + n + s + q + sq + st)); t1=$((b1 + i + w))
-    echo $(((b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1)))
-}
-BUSY_WARNINGS=0
-wait_idle() { # LABEL
-    ((WAIT_IDLE > 0)) || return 0
-    local deadline=$((SECONDS + WAIT_IDLE)) b
-    while :; do
-        b=$(machine_busy)
-        ((b <= 15)) && return 0
-        if ((SECONDS >= deadline)); then
-            say "WARNING: the machine is still ${b}% busy before $1: its figures are disturbed"
-            BUSY_WARNINGS=$((BUSY_WARNINGS + 1))
-            return 0
-        fi
-    done
-}
+trap_cleanup
 
 # ------------------------------------------------------------------ database
 choose_database threadbridge_replies

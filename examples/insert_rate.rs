@@ -21,7 +21,6 @@
 //! answered in `--seconds`. It prints one JSON line with every run, creates the table
 //! `--table` (dropped first) and drops it at the end.
 
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,7 +29,7 @@ use anyhow::{bail, Context as _};
 use clap::Parser;
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::AssertSqlSafe;
 
 #[derive(Parser, Debug, Clone)]
@@ -79,8 +78,9 @@ impl Db {
         let ap_id = format!("http://127.0.0.1:19095/users/r0/statuses/ins-{n}");
         let author = "http://127.0.0.1:19095/users/r0";
         let now = chrono::Utc::now();
-        match self {
-            Db::Sqlite(p) => {
+        // The same statement and values on either pool type.
+        macro_rules! insert_on {
+            ($pool:expr) => {
                 sqlx::query(AssertSqlSafe(sql.clone()))
                     .bind(1_i64)
                     .bind(&key)
@@ -90,23 +90,15 @@ impl Db {
                     .bind(content)
                     .bind(now)
                     .bind(now)
-                    .execute(p)
-                    .await?;
-            }
-            Db::Pg(p) => {
-                sqlx::query(AssertSqlSafe(sql.clone()))
-                    .bind(1_i64)
-                    .bind(&key)
-                    .bind(&ap_id)
-                    .bind(author)
-                    .bind("Reader 0")
-                    .bind(content)
-                    .bind(now)
-                    .bind(now)
-                    .execute(p)
-                    .await?;
-            }
+                    .execute($pool)
+                    .await
+                    .map(|_| ())?
+            };
         }
+        match self {
+            Db::Sqlite(p) => insert_on!(p),
+            Db::Pg(p) => insert_on!(p),
+        };
         Ok(())
     }
 }
@@ -130,14 +122,8 @@ fn main() -> anyhow::Result<()> {
 async fn run(args: Args, concurrencies: Vec<usize>) -> anyhow::Result<()> {
     let t = &args.table;
     let (db, kind, create) = if args.database_url.starts_with("sqlite:") {
-        // As src/store/sqlite.rs opens its writer.
-        let options = SqliteConnectOptions::from_str(&args.database_url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-16384");
+        // As the store opens its writer.
+        let options = threadbridge::store::SqliteStore::connect_options(&args.database_url)?;
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
         let create = format!(
             "DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (id INTEGER PRIMARY KEY, article_id INTEGER NOT NULL, \

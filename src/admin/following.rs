@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::paging::{self, page_view};
+use super::paging::{self, page_view, PageView};
 use super::views;
 use crate::federation::following;
 use crate::http::error::{AppError, AppResult};
@@ -98,7 +98,6 @@ async fn articles(_: Admin, State(state): State<AppState>, AppQuery(q): AppQuery
     let (page, per_page, offset) = paging::bounds(q.page, q.per_page);
     let found = state.store.followed_articles(offset, per_page).await?;
     let render = state.renderer();
-    let items: Vec<_> = found.items.iter().map(|a| views::article(&render, a)).collect();
-    Ok(Json(serde_json::json!({ "items": items, "total": found.total, "page": page, "per_page": per_page }))
-        .into_response())
+    let items = found.items.iter().map(|a| views::article(&render, a)).collect();
+    Ok(Json(PageView { items, total: found.total, page, per_page }).into_response())
 }

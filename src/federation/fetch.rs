@@ -206,15 +206,20 @@ pub async fn get_document(
     }
 }
 
+/// The user and host (with its port, if any) of a handle: `@user@host`, `user@host` or
+/// `acct:user@host`. None when it is not one.
+pub fn split_handle(handle: &str) -> Option<(&str, &str)> {
+    let bare = handle.trim().trim_start_matches("acct:").trim_start_matches('@');
+    let (user, host) = bare.split_once('@')?;
+    let valid = !user.is_empty() && !host.is_empty() && !host.contains(['/', '?', '#', '@']);
+    valid.then_some((user, host))
+}
+
 /// The actor id a handle (`@user@host`, `user@host` or `acct:user@host`; the host may carry a
 /// port) stands for, by WebFinger at `https://host` (`http://` in dev mode).
 pub async fn webfinger(client: &reqwest::Client, handle: &str, dev: bool) -> Result<Url, FetchError> {
-    let bare = handle.trim().trim_start_matches("acct:").trim_start_matches('@');
     let refused = |why| FetchError::Unsafe(handle.to_string(), why);
-    let (user, host) = bare.split_once('@').ok_or_else(|| refused("not a handle (user@host)"))?;
-    if user.is_empty() || host.is_empty() || host.contains(['/', '?', '#', '@']) {
-        return Err(refused("not a handle (user@host)"));
-    }
+    let (user, host) = split_handle(handle).ok_or_else(|| refused("not a handle (user@host)"))?;
     let scheme = if dev { "http" } else { "https" };
     let mut url = Url::parse(&format!("{scheme}://{host}/.well-known/webfinger")).map_err(|_| refused("not a host"))?;
     url.query_pairs_mut().append_pair("resource", &format!("acct:{user}@{host}"));

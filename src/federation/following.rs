@@ -30,10 +30,10 @@ pub async fn follow(state: &AppState, target: &str) -> Result<Following, AppErro
     let given_url = Url::parse(target).ok().filter(|url| url.scheme().starts_with("http"));
     // Nothing is asked of a blocked server: its host is checked before WebFinger or the fetch.
     let given_host = match &given_url {
-        Some(url) => url.host_str().map(str::to_string),
-        None => target.trim().rsplit_once('@').map(|(_, host)| host.split(':').next().unwrap_or(host).to_string()),
+        Some(url) => url.host_str(),
+        None => fetch::split_handle(target).map(|(_, host)| host.split(':').next().unwrap_or(host)),
     };
-    refuse_blocked(state, given_host.as_deref(), given_url.as_ref().map(Url::as_str)).await?;
+    refuse_blocked(state, given_host, given_url.as_ref().map(Url::as_str)).await?;
     let actor_url = match given_url {
         Some(url) => url,
         None => fetch::webfinger(&state.client, target, state.config.dev)

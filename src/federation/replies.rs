@@ -101,12 +101,12 @@ pub async fn delete(state: &AppState, actor: &RemoteActor, activity: &Value) -> 
             state.webhook.notify_one();
             tracing::info!(object = id, article = %reply.article_key, "federated reply deleted by its author");
         }
-        None => match state.store.followed_article(id).await? {
-            Some(article) if state.store.delete_followed_article(id, &actor.ap_id).await? => {
-                article_changed(state, &article.key).await?;
-                tracing::info!(object = id, key = %article.key, "followed article deleted by its author");
+        None => match state.store.delete_followed_article(id, &actor.ap_id).await? {
+            Some(key) => {
+                article_changed(state, &key).await?;
+                tracing::info!(object = id, key = %key, "followed article deleted by its author");
             }
-            _ => tracing::info!(object = id, "Delete noted (tombstone): no reply of this account here"),
+            None => tracing::info!(object = id, "Delete noted (tombstone): no reply of this account here"),
         },
     }
     Ok(())
@@ -325,7 +325,8 @@ async fn blocked(state: &AppState, url: &Url) -> Result<bool, AppError> {
 /// Reads a post into a reply, sanitised: HTML through the sanitiser, the content warning and
 /// names as plain text, URLs only when they are http(s).
 /// Whether a post is addressed to the public (`to` or `cc`: public or unlisted); direct messages
-/// and followers-only posts are not.
+/// and followers-only posts are not. Checked where posts come in: [`receive_post`] (sent to us)
+/// and [`fetch_post`] (fetched up a chain or crawled).
 fn is_public(object: &Value) -> bool {
     const PUBLIC: [&str; 3] = ["https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"];
     let addressed = |key: &str| match object.get(key) {
@@ -337,9 +338,6 @@ fn is_public(object: &Value) -> bool {
 }
 
 fn reply_from_object(object: &Value, author: &RemoteActor) -> Result<RemoteReply, AppError> {
-    if !is_public(object) {
-        return Err(AppError::unprocessable("the post is not addressed to the public"));
-    }
     let id = object.get("id").and_then(Value::as_str).ok_or_else(|| AppError::bad_request("the object has no id"))?;
     let author_url = Url::parse(&author.ap_id).map_err(|_| AppError::bad_request("the actor is not a URL"))?;
     if !Url::parse(id).is_ok_and(|u| same_origin(&u, &author_url)) {
@@ -582,7 +580,8 @@ async fn fetch_post(state: &AppState, id: &str) -> Result<Option<(Value, RemoteA
             return Ok(None);
         }
     };
-    if !REPLY_TYPES.contains(&post.get("type").and_then(Value::as_str).unwrap_or_default()) {
+    // Only public posts are stored: a non-public ancestor ends the chain, a crawled one is passed.
+    if !REPLY_TYPES.contains(&post.get("type").and_then(Value::as_str).unwrap_or_default()) || !is_public(&post) {
         return Ok(None);
     }
     let Some(author_id) = id_of(post.get("attributedTo")) else { return Ok(None) };

@@ -111,6 +111,6 @@ pub trait FollowingStore: Send + Sync {
     /// The followed article whose post has this id.
     async fn followed_article(&self, ap_id: &str) -> StoreResult<Option<Article>>;
 
-    /// Marks a followed article deleted, when `author_ap_id` wrote it. True when it was live.
-    async fn delete_followed_article(&self, ap_id: &str, author_ap_id: &str) -> StoreResult<bool>;
+    /// Marks a followed article deleted, when `author_ap_id` wrote it. Its key when it was live.
+    async fn delete_followed_article(&self, ap_id: &str, author_ap_id: &str) -> StoreResult<Option<Key>>;
 }

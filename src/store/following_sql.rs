@@ -88,14 +88,16 @@ macro_rules! following_store {
 
                 async fn remove_following(&self, ap_id: &str, undo: &DirectActivity) -> StoreResult<Option<Following>> {
                     let mut tx = self.begin_write().await?;
-                    let row = sqlx::query(concat!(select_following!(), "WHERE ap_id = $1"))
-                        .bind(ap_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let row = sqlx::query(
+                        "DELETE FROM following WHERE ap_id = $1 \
+                         RETURNING actor_id, ap_id, handle, inbox, follow_id, state, created_at, updated_at",
+                    )
+                    .bind(ap_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
                     let Some(row) = row else { return Ok(None) };
                     let following = following_from_row(&row)?;
                     let actor_id: i64 = row.try_get("actor_id")?;
-                    sqlx::query("DELETE FROM following WHERE ap_id = $1").bind(ap_id).execute(&mut *tx).await?;
                     queue_direct(&mut tx, actor_id, undo).await?;
                     tx.commit().await?;
                     Ok(Some(following))
@@ -241,17 +243,17 @@ macro_rules! following_store {
                     Ok(row.as_ref().map(article_from_row).transpose()?)
                 }
 
-                async fn delete_followed_article(&self, ap_id: &str, author_ap_id: &str) -> StoreResult<bool> {
-                    let done = sqlx::query(
+                async fn delete_followed_article(&self, ap_id: &str, author_ap_id: &str) -> StoreResult<Option<Key>> {
+                    let row = sqlx::query(
                         "UPDATE articles SET deleted_at = $1, version = version + 1 \
-                         WHERE remote_ap_id = $2 AND remote_author_ap_id = $3 AND deleted_at IS NULL",
+                         WHERE remote_ap_id = $2 AND remote_author_ap_id = $3 AND deleted_at IS NULL RETURNING key",
                     )
                     .bind(Utc::now())
                     .bind(ap_id)
                     .bind(author_ap_id)
-                    .execute(self.writer())
+                    .fetch_optional(self.writer())
                     .await?;
-                    Ok(done.rows_affected() > 0)
+                    Ok(row.map(|r| r.try_get("key").map(Key::from_store)).transpose()?)
                 }
             }
         }

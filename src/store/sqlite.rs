@@ -17,9 +17,10 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file; WAL journal, foreign keys on.
-    pub async fn connect(database_url: &str) -> Result<SqliteStore, sqlx::Error> {
-        let options = SqliteConnectOptions::from_str(database_url)?
+    /// How every connection is opened (also by the insert-rate benchmark, to measure the same
+    /// store): created if needed, WAL journal, foreign keys on.
+    pub fn connect_options(database_url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
+        Ok(SqliteConnectOptions::from_str(database_url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // A commit is on disk before it is acknowledged: nothing accepted is lost, even on power loss.
@@ -27,7 +28,12 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             // 16 MiB of page cache per connection (the default is 2 MiB).
-            .pragma("cache_size", "-16384");
+            .pragma("cache_size", "-16384"))
+    }
+
+    /// Opens (creating if needed) the database file: a pool of readers and one writer.
+    pub async fn connect(database_url: &str) -> Result<SqliteStore, sqlx::Error> {
+        let options = SqliteStore::connect_options(database_url)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .test_before_acquire(false)

@@ -481,24 +481,32 @@ both_backends!(
     fetched_documents_must_be_activitypub_from_their_own_origin,
     what_a_reply_carries_is_sanitised,
     limits_and_blocks_refuse_early,
+    direct_and_followers_only_replies_are_not_published,
+    a_sensitive_reply_without_a_warning_stays_sensitive,
 );
 
-both_backends!(direct_and_followers_only_replies_are_not_published);
+/// The service with the article `treaty`, and a test peer whose actor `alice` answers it; the
+/// article's id.
+async fn treaty_and_alice(backend: Backend) -> Option<(TestApp, Peer, String)> {
+    let app = spawn_app(backend).await?;
+    let peer = Peer::start().await;
+    peer.add_actors(&["alice"], ActorOpts::default());
+    let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
+    let article_id = text(&article["ap_id"]).to_string();
+    Some((app, peer, article_id))
+}
 
 /// A reply addressed to the site alone (a direct message) or to its author's followers only is
 /// acknowledged and never stored: the site's pages and collections are public. The same reply
 /// made public is stored.
 async fn direct_and_followers_only_replies_are_not_published(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
-    let peer = Peer::start().await;
-    peer.add_actors(&["alice"], ActorOpts::default());
-    let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
+    let Some((app, peer, article)) = treaty_and_alice(backend).await else { return };
     let followers = format!("{}/followers", peer.actor_id("alice"));
     for (status, to, cc, text_sent) in [
         (1, json!([app.site_actor()]), json!([]), "Only for the site."),
         (2, json!([followers]), json!([app.site_actor()]), "Only for my followers."),
     ] {
-        let mut note = mastodon_note(&peer, "alice", status, text(&article["ap_id"]), &format!("<p>{text_sent}</p>"));
+        let mut note = mastodon_note(&peer, "alice", status, &article, &format!("<p>{text_sent}</p>"));
         note["to"] = to.clone();
         note["cc"] = cc.clone();
         let mut create = activity(&peer, "alice", "Create", note);
@@ -508,23 +516,18 @@ async fn direct_and_followers_only_replies_are_not_published(backend: Backend) {
     }
     assert!(remote_comments(&app.thread("treaty").await).is_empty());
 
-    let public = mastodon_note(&peer, "alice", 3, text(&article["ap_id"]), "<p>For everyone.</p>");
+    let public = mastodon_note(&peer, "alice", 3, &article, "<p>For everyone.</p>");
     assert_eq!(post(&peer, &app, "alice", &activity(&peer, "alice", "Create", public)).await, StatusCode::ACCEPTED);
     let comments = remote_comments(&app.thread("treaty").await);
     assert_eq!(comments.len(), 1, "{comments:?}");
     assert!(text(&comments[0]["content"]).contains("For everyone."));
 }
 
-both_backends!(a_sensitive_reply_without_a_warning_stays_sensitive);
-
 /// A reply marked `sensitive` with no content warning (sensitive media, as Mastodon sends a
 /// picture marked sensitive): the site is told, so it can hide the media behind a warning.
 async fn a_sensitive_reply_without_a_warning_stays_sensitive(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
-    let peer = Peer::start().await;
-    peer.add_actors(&["alice"], ActorOpts::default());
-    let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
-    let mut note = mastodon_note(&peer, "alice", 1, text(&article["ap_id"]), "<p>The signing, in pictures.</p>");
+    let Some((app, peer, article)) = treaty_and_alice(backend).await else { return };
+    let mut note = mastodon_note(&peer, "alice", 1, &article, "<p>The signing, in pictures.</p>");
     note["sensitive"] = json!(true);
     note["attachment"] = json!([{
         "type": "Document",
