@@ -7,6 +7,7 @@ Subcommands (machine-readable KEY=VALUE lines go to stdout, progress to stderr):
   put-article  create/update one article through the admin API
   fetch        GET a URL once, check the status, save the body to a file
   seed         seed a thread-shaped set of comments on one article through the admin API
+  delete       delete a share of the seeded comments (chosen at random) through the admin API
   latency      sequential keep-alive GETs of one URL; report p50/p90/p99
 
 Every loop here is bounded in count and in time. Only loopback URLs are accepted.
@@ -314,6 +315,33 @@ def cmd_seed(a):
     out("DEPTHS", "/".join(str(len(w)) for w in waves))
 
 
+def cmd_delete(a):
+    """Deletes round(count * fraction) of the comments c000001..c{count}, picked with --seed."""
+    rng = random.Random(a.seed)
+    keys = [f"c{n:06d}" for n in range(1, a.count + 1)]
+    chosen = rng.sample(keys, round(a.count * a.fraction))
+    art = "/api/admin/articles/" + quote(a.article, safe="") + "/comments/"
+    hdrs = auth(a.token)
+    local = threading.local()
+    deadline = time.monotonic() + a.max_seconds
+
+    def delete(key):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"deleting exceeded {a.max_seconds}s")
+        cl = getattr(local, "client", None)
+        if cl is None:
+            cl = local.client = Client(a.base)
+        status, _, payload = cl.request("DELETE", art + quote(key, safe=""), None, hdrs)
+        if status not in (200, 204):
+            raise RuntimeError(f"DELETE comment {key}: HTTP {status}: {payload[:400]!r}")
+
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=a.threads) as ex:
+        list(ex.map(delete, chosen))
+    out("DELETED", len(chosen))
+    out("DELETE_SECONDS", f"{time.monotonic() - t0:.1f}")
+
+
 # ---------------------------------------------------------------- latency
 
 def pct(sorted_vals, p):
@@ -326,7 +354,7 @@ def pct(sorted_vals, p):
 
 def cmd_latency(a):
     host, port, path = split_url(a.url)
-    hdrs = {"Accept": "application/json"}
+    hdrs = {"Accept": a.accept}
     if a.token:
         hdrs.update(auth(a.token))
     conn = connect(host, port, 120)
@@ -415,7 +443,19 @@ def main():
     p.add_argument("--requests", type=int, default=200)
     p.add_argument("--max-seconds", type=float, default=60)
     p.add_argument("--expect-comments", type=int)
+    p.add_argument("--accept", default="application/json")
     p.set_defaults(fn=cmd_latency)
+
+    p = sub.add_parser("delete")
+    p.add_argument("--base", required=True)
+    p.add_argument("--token", required=True)
+    p.add_argument("--article", required=True)
+    p.add_argument("--count", type=int, required=True, help="comments seeded (c000001..)")
+    p.add_argument("--fraction", type=float, default=0.2)
+    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--seed", type=int, default=20151009)
+    p.add_argument("--max-seconds", type=float, default=600)
+    p.set_defaults(fn=cmd_delete)
 
     a = ap.parse_args()
     a.fn(a)

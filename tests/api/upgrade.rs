@@ -47,6 +47,42 @@ async fn older_sqlite_with_an_outbox(file: &Path) {
     .execute(&mut conn)
     .await
     .expect("its delivery");
+    // A discussion with a deleted comment whose reply keeps it in the thread as a placeholder.
+    sqlx::query(
+        "INSERT INTO articles (id, key, title, url, content, author_id, published, created_at) \
+         VALUES (1, 'tram', 'The tram line', 'https://news.example/tram', '<p>Works start in May.</p>', 1, $1, $1)",
+    )
+    .bind(now)
+    .execute(&mut conn)
+    .await
+    .expect("an article");
+    sqlx::query(
+        "INSERT INTO actors (id, username, kind, site_username, display_name, created_at) \
+         VALUES (2, 'anna', 'person', 'anna', 'Anna', $1)",
+    )
+    .bind(now)
+    .execute(&mut conn)
+    .await
+    .expect("a commenter");
+    for (id, key, parent, status, content) in [
+        (1, "c1", None, "deleted", ""),
+        (2, "c2", Some(1), "visible", "<p>Still glad it is coming.</p>"),
+        (3, "c3", None, "deleted", ""),
+    ] {
+        sqlx::query(
+            "INSERT INTO comments (id, article_id, key, parent_id, origin, status, author_id, content, published, \
+             created_at) VALUES ($1, 1, $2, $3, 'local', $4, 2, $5, $6, $6)",
+        )
+        .bind(id)
+        .bind(key)
+        .bind(parent)
+        .bind(status)
+        .bind(content)
+        .bind(now)
+        .execute(&mut conn)
+        .await
+        .expect("a comment");
+    }
     conn.close().await.expect("close");
 }
 
@@ -62,6 +98,24 @@ async fn a_sqlite_database_with_an_outbox_upgrades_and_keeps_it() {
     assert_eq!(deliveries[0]["activity_type"], "Accept");
     assert_eq!(deliveries[0]["inbox"], "https://mastodon.example/inbox");
     assert_eq!(deliveries[0]["state"], "done");
+
+    // The thread reads as before: the deleted comment with a reply is a placeholder, the one
+    // without is not shown.
+    let (status, replies) = app.ap_get(&app.url("/articles/tram/replies?page=1")).await;
+    assert_eq!(status, StatusCode::OK, "{replies}");
+    assert_eq!(replies["totalItems"], 1, "{replies}");
+    assert_eq!(replies["orderedItems"], serde_json::json!([app.url("/articles/tram/comments/c1")]));
+    let (_, below) = app.ap_get(&app.url("/articles/tram/comments/c1/replies?page=1")).await;
+    assert_eq!(below["orderedItems"], serde_json::json!([app.url("/articles/tram/comments/c2")]));
+    // ... and finds a comment's children by their own index (migration 6).
+    let mut conn = SqliteConnectOptions::new().filename(&file).connect().await.expect("sqlite");
+    let indexes: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'comments'")
+            .fetch_all(&mut conn)
+            .await
+            .expect("indexes");
+    assert!(indexes.contains(&"comments_by_parent_id".to_string()), "{indexes:?}");
+    conn.close().await.expect("close");
 
     // The widened outbox takes the site's own Follow.
     let other = spawn_app(Backend::Sqlite).await.expect("a second site");
