@@ -122,8 +122,9 @@ fn main() -> anyhow::Result<()> {
 async fn run(args: Args, concurrencies: Vec<usize>) -> anyhow::Result<()> {
     let t = &args.table;
     let (db, kind, create) = if args.database_url.starts_with("sqlite:") {
-        // As the store opens its writer.
-        let options = threadbridge::store::SqliteStore::connect_options(&args.database_url)?;
+        // As the store opens its writer, with the default page-cache budget (THREADBRIDGE_SQLITE_CACHE_MB).
+        let (writer_kib, _) = threadbridge::store::sqlite_cache_split(32);
+        let options = threadbridge::store::SqliteStore::connect_options(&args.database_url, writer_kib)?;
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
         let create = format!(
             "DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (id INTEGER PRIMARY KEY, article_id INTEGER NOT NULL, \

@@ -115,6 +115,9 @@ pub struct Config {
     /// Memory for rendered documents (articles, comments, collections, threads), in MiB.
     #[arg(long, global = true, env = "THREADBRIDGE_CACHE_MB", default_value_t = 64)]
     pub cache_megabytes: u64,
+    /// SQLite's page cache, in MiB, shared by all the store's connections (ignored on PostgreSQL).
+    #[arg(long, global = true, env = "THREADBRIDGE_SQLITE_CACHE_MB", default_value_t = 32)]
+    pub sqlite_cache_megabytes: u64,
     /// Base delay before a failed delivery is retried, in seconds; it doubles per attempt
     /// (see `delivery::schedule`).
     #[arg(long, global = true, env = "THREADBRIDGE_RETRY_BASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]

@@ -42,8 +42,49 @@ pub struct AppState {
     /// Signers' keys verified lately, by key id (the store keeps them too; this saves a read
     /// per inbox request).
     pub signer_keys: moka::sync::Cache<String, RemoteActor>,
-    /// Signatures the inbox accepted lately: the same signed request again is a replay.
-    pub seen_signatures: moka::sync::Cache<Vec<u8>, ()>,
+    /// Fingerprints of the signatures the inbox accepted lately (see
+    /// `federation::verify`): the same signed request again is a replay.
+    pub seen_signatures: moka::sync::Cache<u128, ()>,
+}
+
+/// Bounds of the in-process caches beside the document cache (`THREADBRIDGE_CACHE_MB`) and
+/// SQLite's page cache (`THREADBRIDGE_SQLITE_CACHE_MB`), and what they can hold at most; README,
+/// "Memory", sums them up with the base the soak measured.
+pub mod memory {
+    const MIB: u64 = 1024 * 1024;
+
+    /// Signatures remembered against replays, for a little longer than a signed `Date` is
+    /// accepted (an hour either way): 16-byte fingerprints, about 100 bytes each with the
+    /// cache's bookkeeping.
+    pub const SEEN_SIGNATURES: u64 = 200_000;
+    /// Signers' actors kept in memory, counted in bytes of their strings (a key's PEM, ids).
+    pub const SIGNER_KEYS_BYTES: u64 = 8 * MIB;
+    /// Local actors' private keys held by the delivery worker, parsed: about 4 KiB each.
+    pub const DELIVERY_KEYS: u64 = 2_000;
+    /// Activities ready to send (body and digest), counted in bytes of their bodies.
+    pub const PREPARED_ACTIVITIES_BYTES: u64 = 16 * MIB;
+    /// Servers whose inbox rate is tracked (one token bucket each, about 150 bytes); a server
+    /// pushed out starts again with a full bucket.
+    pub const RATE_LIMITED_SERVERS: u64 = 20_000;
+    /// Conversation collections crawled lately (their URLs, about 200 bytes each).
+    pub const RECENT_CONTEXTS: u64 = 10_000;
+
+    /// What moka's weigher counts of a value: its bytes, saturated to its `u32`.
+    pub fn weight(bytes: usize) -> u32 {
+        u32::try_from(bytes).unwrap_or(u32::MAX)
+    }
+
+    /// The most, in MiB, the caches other than the document and page caches hold.
+    pub fn other_caches_mib() -> u64 {
+        let bytes = SEEN_SIGNATURES * 100
+            + SIGNER_KEYS_BYTES * 5 / 4 // and the entries' bookkeeping
+            + DELIVERY_KEYS * 4096
+            + PREPARED_ACTIVITIES_BYTES
+            + RATE_LIMITED_SERVERS * 150
+            + RECENT_CONTEXTS * 200
+            + crate::http::cache::WRITTEN_MAX as u64 * 100;
+        bytes.div_ceil(MIB)
+    }
 }
 
 impl AppState {
@@ -54,7 +95,7 @@ impl AppState {
 
 /// Opens the store and applies its migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let store = store::connect(&config.database_url).await?;
+    let store = store::connect(&config.database_url, config.sqlite_cache_megabytes).await?;
     store.migrate().await?;
     Ok(store)
 }
@@ -77,6 +118,14 @@ impl Application {
             tracing::warn!("THREADBRIDGE_ADMIN_TOKEN is not set: every admin request will be refused");
         }
         let store = open_store(&config).await?;
+        let sqlite_cache = if config.database_url.starts_with("sqlite:") { config.sqlite_cache_megabytes } else { 0 };
+        tracing::info!(
+            "memory budget: document cache {} MiB (THREADBRIDGE_CACHE_MB), SQLite page cache {} MiB \
+             (THREADBRIDGE_SQLITE_CACHE_MB), other caches at most {} MiB; README, \"Memory\", adds the base",
+            config.cache_megabytes,
+            sqlite_cache,
+            memory::other_caches_mib()
+        );
         let site = store.ensure_site_actor(&config.site_username, &config.site_name).await?;
         let site = keys::with_keys(store.as_ref(), site).await?;
         let urls = Urls::new(config.base_url());
@@ -87,9 +136,8 @@ impl Application {
             .ok_or_else(|| anyhow::anyhow!("the site actor has no private key"))?;
         let site_key = Arc::new(SigningKey::from_pem(urls.key_id(&site.username), &pem)?);
         let client = fetch::client(config.dev)?;
-        // Kept a little longer than a signed Date is accepted (an hour either way).
         let seen_signatures = moka::sync::Cache::builder()
-            .max_capacity(200_000)
+            .max_capacity(memory::SEEN_SIGNATURES)
             .time_to_live(std::time::Duration::from_secs(2 * 3600 + 600))
             .build();
         let outbox = Arc::new(Notify::new());
@@ -104,7 +152,8 @@ impl Application {
             webhook: Arc::new(Notify::new()),
             inbox_limiter,
             signer_keys: moka::sync::Cache::builder()
-                .max_capacity(50_000)
+                .max_capacity(memory::SIGNER_KEYS_BYTES)
+                .weigher(|key_id: &String, actor: &RemoteActor| memory::weight(key_id.len() + actor.heap_bytes()))
                 .time_to_live(std::time::Duration::from_secs(600))
                 .build(),
             client,

@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::federation::signatures::SigningKey;
-use crate::startup::AppState;
+use crate::startup::{memory, AppState};
 use crate::store::federation::{ClaimedDelivery, Outcome};
 use crate::store::StoreError;
 use schedule::Verdict;
@@ -81,8 +81,11 @@ impl Worker {
         Arc::new(Worker {
             state,
             settings,
-            keys: moka::sync::Cache::new(10_000),
-            prepared: moka::sync::Cache::new(1_000),
+            keys: moka::sync::Cache::new(memory::DELIVERY_KEYS),
+            prepared: moka::sync::Cache::builder()
+                .max_capacity(memory::PREPARED_ACTIVITIES_BYTES)
+                .weigher(|_, prepared: &Arc<Prepared>| memory::weight(prepared.body.len() + prepared.digest.len()))
+                .build(),
             loading: tokio::sync::Mutex::new(()),
             freed: tokio::sync::Notify::new(),
             slots: Arc::new(Semaphore::new(settings.concurrency)),

@@ -57,7 +57,10 @@ impl RateLimiter {
         RateLimiter {
             per_second: f64::from(per_second),
             burst: f64::from(burst.max(1)),
-            buckets: moka::sync::Cache::builder().max_capacity(100_000).time_to_idle(Duration::from_secs(600)).build(),
+            buckets: moka::sync::Cache::builder()
+                .max_capacity(crate::startup::memory::RATE_LIMITED_SERVERS)
+                .time_to_idle(Duration::from_secs(600))
+                .build(),
         }
     }
 

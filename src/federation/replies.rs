@@ -623,7 +623,10 @@ fn foreign_context(state: &AppState, post: &Value) -> Option<Url> {
 
 /// Conversation collections crawled lately.
 static RECENT_CONTEXTS: std::sync::LazyLock<moka::sync::Cache<String, ()>> = std::sync::LazyLock::new(|| {
-    moka::sync::Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(600)).build()
+    moka::sync::Cache::builder()
+        .max_capacity(crate::startup::memory::RECENT_CONTEXTS)
+        .time_to_live(Duration::from_secs(600))
+        .build()
 });
 
 /// Reads up to [`CRAWL_PAGES`] pages of a post's `replies` collection, and of its `context`

@@ -43,7 +43,7 @@ pub async fn signer(
         body: Some(body),
     };
     let checked = signatures::check_inbound(&request, chrono::Utc::now()).map_err(|e| unauthorized(e.to_string()))?;
-    if state.seen_signatures.contains_key(&checked.signature) {
+    if state.seen_signatures.contains_key(&fingerprint(&checked.signature)) {
         return Err(replayed());
     }
     let owner = Url::parse(checked.key_owner_url()).map_err(|_| unauthorized("the keyId is not a URL"))?;
@@ -84,11 +84,19 @@ pub async fn signer(
 /// Records a verified signature; refused when it was recorded already (the same request sent
 /// twice, even at the same moment).
 fn remember(state: &AppState, checked: &CheckedSignature) -> Result<(), AppError> {
-    if state.seen_signatures.entry(checked.signature.clone()).or_insert(()).is_fresh() {
+    if state.seen_signatures.entry(fingerprint(&checked.signature)).or_insert(()).is_fresh() {
         Ok(())
     } else {
         Err(replayed())
     }
+}
+
+/// What is remembered of a signature: 128 bits of its SHA-256 (an RSA signature is 256 bytes).
+fn fingerprint(signature: &[u8]) -> u128 {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, signature);
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&digest.as_ref()[..16]);
+    u128::from_be_bytes(first)
 }
 
 fn replayed() -> AppError {

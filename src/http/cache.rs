@@ -47,9 +47,16 @@ struct Entry {
 pub struct DocumentCache {
     /// None when the cache is given no memory: every document is rendered afresh.
     entries: Option<moka::sync::Cache<String, Arc<Entry>>>,
-    /// The newest version of each article this process wrote.
+    /// The newest version of each article this process wrote, for at most [`WRITTEN_MAX`]
+    /// articles.
     written: RwLock<HashMap<String, i64>>,
 }
+
+/// Articles whose newest written version is remembered. Past that, the list and every cached
+/// entry are dropped together (an entry never outlives the record that could make it stale):
+/// a site writing to more than this many articles in one process's life renders them afresh
+/// once, instead of holding a record per article for ever.
+pub const WRITTEN_MAX: usize = 10_000;
 
 impl DocumentCache {
     /// A cache holding at most `max_bytes` of bodies.
@@ -68,6 +75,12 @@ impl DocumentCache {
     /// Records that this process changed an article: its cached documents are stale at once.
     pub fn article_changed(&self, article: &Key, version: i64) {
         if let Ok(mut written) = self.written.write() {
+            if written.len() >= WRITTEN_MAX && !written.contains_key(article.as_str()) {
+                written.clear();
+                if let Some(entries) = &self.entries {
+                    entries.invalidate_all();
+                }
+            }
             let known = written.entry(article.as_str().to_string()).or_insert(version);
             *known = (*known).max(version);
         }
@@ -114,5 +127,23 @@ impl DocumentCache {
             entries.insert(key, Arc::new(entry));
         }
         Ok(rendered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_record_of_written_articles_stays_bounded_and_keeps_the_newest() {
+        let cache = DocumentCache::new(1024 * 1024);
+        for n in 0..WRITTEN_MAX + 5 {
+            cache.article_changed(&Key::parse(&format!("a{n}")).expect("key"), 1);
+        }
+        let newest = Key::parse(&format!("a{}", WRITTEN_MAX + 4)).expect("key");
+        assert!(cache.written.read().expect("lock").len() <= WRITTEN_MAX);
+        assert_eq!(cache.written_version(&newest), 1);
+        cache.article_changed(&newest, 7);
+        assert_eq!(cache.written_version(&newest), 7);
     }
 }

@@ -53,6 +53,17 @@ pub struct RemoteActor {
     pub fetched_at: DateTime<Utc>,
 }
 
+impl RemoteActor {
+    /// About what it holds on the heap: its strings.
+    pub fn heap_bytes(&self) -> usize {
+        let optional = [&self.handle, &self.name, &self.shared_inbox, &self.key_id, &self.public_key_pem];
+        self.ap_id.len()
+            + self.inbox.len()
+            + optional.iter().map(|s| s.as_ref().map_or(0, String::len)).sum::<usize>()
+            + self.also_known_as.iter().map(String::len).sum::<usize>()
+    }
+}
+
 /// An activity whose recipients are not expanded yet: the worker renders it from the object's
 /// current state and fans it out.
 #[derive(Debug, Clone)]

@@ -34,7 +34,7 @@ pub use following::FollowingStore;
 pub use inbound::InboundStore;
 pub use moderation::ModerationStore;
 pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{cache_split as sqlite_cache_split, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -157,11 +157,11 @@ pub trait Store: FederationStore + FollowingStore + InboundStore + ModerationSto
     async fn stats(&self) -> StoreResult<Stats>;
 }
 
-/// Opens the store a `DATABASE_URL` names: `sqlite://...` (the file is created) or
-/// `postgres://...`.
-pub async fn connect(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the store a `DATABASE_URL` names: `sqlite://...` (the file is created; its page
+/// caches share `sqlite_cache_mib`) or `postgres://...`.
+pub async fn connect(database_url: &str, sqlite_cache_mib: u64) -> anyhow::Result<Arc<dyn Store>> {
     if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(database_url).await?))
+        Ok(Arc::new(SqliteStore::connect(database_url, sqlite_cache_mib).await?))
     } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
         Ok(Arc::new(PgStore::connect(database_url).await?))
     } else {

@@ -8,6 +8,18 @@ use sqlx::SqlitePool;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Reading connections; with the writer, the connections that share the page-cache budget.
+const READERS: u32 = 8;
+/// The smallest page cache a connection gets, whatever the budget (SQLite's default is 2 MiB).
+const MIN_CACHE_KIB: u64 = 256;
+
+/// The page cache of the writer and of each reader, in KiB, out of `cache_mib` in all: the
+/// writer keeps a quarter (the indexes every insert walks), the readers share the rest.
+pub fn cache_split(cache_mib: u64) -> (u64, u64) {
+    let total_kib = cache_mib.saturating_mul(1024);
+    (total_kib / 4, total_kib * 3 / 4 / u64::from(READERS))
+}
+
 pub struct SqliteStore {
     /// Reads, any number at once (WAL).
     pool: SqlitePool,
@@ -18,8 +30,8 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// How every connection is opened (also by the insert-rate benchmark, to measure the same
-    /// store): created if needed, WAL journal, foreign keys on.
-    pub fn connect_options(database_url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
+    /// store): created if needed, WAL journal, foreign keys on, `cache_kib` of page cache.
+    pub fn connect_options(database_url: &str, cache_kib: u64) -> Result<SqliteConnectOptions, sqlx::Error> {
         Ok(SqliteConnectOptions::from_str(database_url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -27,20 +39,24 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            // 16 MiB of page cache per connection (the default is 2 MiB).
-            .pragma("cache_size", "-16384"))
+            // Negative: a size in KiB rather than in pages.
+            .pragma("cache_size", format!("-{}", cache_kib.max(MIN_CACHE_KIB))))
     }
 
-    /// Opens (creating if needed) the database file: a pool of readers and one writer.
-    pub async fn connect(database_url: &str) -> Result<SqliteStore, sqlx::Error> {
-        let options = SqliteStore::connect_options(database_url)?;
+    /// Opens (creating if needed) the database file: a pool of readers and one writer, whose
+    /// page caches share `cache_mib` (a quarter for the writer, the rest split among the readers).
+    pub async fn connect(database_url: &str, cache_mib: u64) -> Result<SqliteStore, sqlx::Error> {
+        let (writer_kib, reader_kib) = cache_split(cache_mib);
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(READERS)
             .test_before_acquire(false)
-            .connect_with(options.clone())
+            .connect_with(SqliteStore::connect_options(database_url, reader_kib)?)
             .await?;
-        let writer =
-            SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options).await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(SqliteStore::connect_options(database_url, writer_kib)?)
+            .await?;
         Ok(SqliteStore { pool, writer })
     }
 
@@ -52,6 +68,16 @@ impl SqliteStore {
     /// waits for other writers instead of failing with "database is locked".
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_page_cache_budget_is_shared_by_all_connections() {
+        let (writer, reader) = super::cache_split(32);
+        assert_eq!((writer, reader), (8 * 1024, 3 * 1024));
+        assert!(writer + u64::from(super::READERS) * reader <= 32 * 1024);
     }
 }
 
