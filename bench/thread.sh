@@ -144,6 +144,8 @@ DOCS=(
     "context|/articles/$KEY/context|application/activity+json"
     "context-p1|/articles/$KEY/context?page=1|application/activity+json"
     "admin-thread|/api/admin/articles/$KEY/thread|application/json"
+    "public-thread|/api/public/articles/$KEY/thread|application/json"
+    "public-p1|/api/public/articles/$KEY/thread?page=1|application/json"
 )
 measure() { # label
     local doc name path accept

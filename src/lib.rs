@@ -18,6 +18,7 @@ pub mod delivery;
 pub mod domain;
 pub mod federation;
 pub mod http;
+pub mod public;
 pub mod startup;
 pub mod store;
 pub mod webhook;

@@ -1,5 +1,5 @@
-//! The HTTP surface: one router made of the federation routes, discovery, the admin API and a
-//! health check, with errors answered as JSON.
+//! The HTTP surface: one router made of the federation routes, discovery, the admin API, what
+//! readers see (`public`) and a health check, with errors answered as JSON.
 
 pub mod cache;
 pub mod error;
@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::federation::wellknown::router())
         .merge(crate::admin::router(max_body))
         .merge(crate::admin::federation::router())
+        .merge(crate::public::router())
         .route("/health", get(health))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

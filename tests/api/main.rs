@@ -15,6 +15,7 @@ mod delivery;
 mod discovery;
 mod following;
 mod moderation;
+mod public;
 mod signatures_in;
 mod thread;
 mod two_sites;
