@@ -44,12 +44,6 @@ impl ActorBody {
     }
 }
 
-#[derive(Deserialize)]
-struct Paging {
-    page: Option<i64>,
-    per_page: Option<i64>,
-}
-
 #[derive(Serialize)]
 struct FollowingView {
     actor: String,
@@ -88,13 +82,21 @@ async fn unfollow(_: Admin, State(state): State<AppState>, AppJson(body): AppJso
     Ok(Json(FollowingView::from(removed)).into_response())
 }
 
-async fn list(_: Admin, State(state): State<AppState>, AppQuery(q): AppQuery<Paging>) -> AppResult<Response> {
+async fn list(
+    _: Admin,
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<paging::PageQuery>,
+) -> AppResult<Response> {
     let (page, per_page, offset) = paging::bounds(q.page, q.per_page);
     let found = state.store.following(offset, per_page).await?;
     Ok(Json(page_view(found, page, per_page, FollowingView::from)).into_response())
 }
 
-async fn articles(_: Admin, State(state): State<AppState>, AppQuery(q): AppQuery<Paging>) -> AppResult<Response> {
+async fn articles(
+    _: Admin,
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<paging::PageQuery>,
+) -> AppResult<Response> {
     let (page, per_page, offset) = paging::bounds(q.page, q.per_page);
     let found = state.store.followed_articles(offset, per_page).await?;
     let render = state.renderer();

@@ -20,11 +20,12 @@ use crate::domain::input::{ArticleInput, CommentInput};
 use crate::domain::{Key, Upserted};
 use crate::http::cache::Rendered;
 use crate::http::error::{AppError, AppResult};
-use crate::http::extract::{Admin, AppJson, AppPath};
+use crate::http::extract::{Admin, AppJson, AppPath, AppQuery};
 use crate::startup::AppState;
 
 pub fn router(max_body_bytes: usize) -> Router<AppState> {
     Router::new()
+        .route("/api/admin/articles", get(list_articles))
         .route("/api/admin/articles/{key}", put(put_article).delete(delete_article).get(get_article))
         .route("/api/admin/articles/{key}/thread", get(get_thread))
         .route("/api/admin/articles/{key}/comments/{ckey}", put(put_comment).delete(delete_comment))
@@ -54,6 +55,19 @@ async fn put_article(
     state.outbox.notify_one();
     tracing::info!(?outcome, "article stored");
     Ok((upsert_status(outcome), Json(views::article(&state.renderer(), &article))).into_response())
+}
+
+/// The site's articles, newest first (deleted and followed ones are not listed).
+async fn list_articles(
+    _: Admin,
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<paging::PageQuery>,
+) -> AppResult<Response> {
+    let (page, per_page, offset) = paging::bounds(q.page, q.per_page);
+    let found = state.store.articles(offset, per_page).await?;
+    let render = state.renderer();
+    let items = found.items.iter().map(|a| views::article(&render, a)).collect();
+    Ok(Json(paging::PageView { items, total: found.total, page, per_page }).into_response())
 }
 
 async fn get_article(_: Admin, State(state): State<AppState>, AppPath(key): AppPath<Key>) -> AppResult<Response> {

@@ -1,7 +1,7 @@
 //! The paging the admin lists share: `page` from 1, `per_page` 1..=500 (100 when left out),
 //! and the page they answer with.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::store::Page;
 
@@ -10,6 +10,13 @@ pub(super) fn bounds(page: Option<i64>, per_page: Option<i64>) -> (i64, i64, i64
     let page = page.unwrap_or(1).max(1);
     let per_page = per_page.unwrap_or(100).clamp(1, 500);
     (page, per_page, (page - 1).saturating_mul(per_page))
+}
+
+/// `?page=&per_page=` of a list with no other parameter.
+#[derive(Deserialize)]
+pub(super) struct PageQuery {
+    pub(super) page: Option<i64>,
+    pub(super) per_page: Option<i64>,
 }
 
 #[derive(Serialize)]

@@ -43,6 +43,9 @@ pub struct ArticleView<'a> {
     /// Likes and boosts from the fediverse (in the thread endpoint).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reactions: Option<Reactions>,
+    /// The line for the head of the article's page that names its author on link previews
+    /// (`<meta name="fediverse:creator" content="@author@host">`); null for a followed article.
+    pub fediverse_creator: Option<String>,
 }
 
 /// How many accounts liked and boosted an article or comment.
@@ -114,6 +117,10 @@ pub fn article<'a>(render: &Renderer<'_>, article: &'a Article) -> ArticleView<'
         status: if article.deleted_at.is_some() { "deleted" } else { "published" },
         followed: article.followed.as_ref(),
         reactions: None,
+        fediverse_creator: article
+            .followed
+            .is_none()
+            .then(|| format!("<meta name=\"fediverse:creator\" content=\"{}\">", render.handle(&author.username))),
     }
 }
 

@@ -20,7 +20,8 @@ pub fn context() -> Value {
             "Hashtag": "as:Hashtag",
             "toot": "http://joinmastodon.org/ns#",
             "discoverable": "toot:discoverable",
-            "indexable": "toot:indexable"
+            "indexable": "toot:indexable",
+            "attributionDomains": { "@id": "toot:attributionDomains", "@type": "@id" }
         }
     ])
 }
@@ -60,8 +61,9 @@ impl Renderer<'_> {
         format!("@{username}@{}", self.config.domain())
     }
 
-    /// A local actor: the site (configured type, discoverable) or a commenter (Person).
-    pub fn actor(&self, actor: &LocalActor) -> Value {
+    /// A local actor: the site (configured type, discoverable) or a commenter (Person), with
+    /// the domains whose pages may name them as author (none: no `attributionDomains`).
+    pub fn actor(&self, actor: &LocalActor, attribution_domains: &[String]) -> Value {
         let urls = self.urls;
         let id = urls.actor(&actor.username);
         let (kind, name, summary, discoverable) = match actor.kind {
@@ -98,6 +100,9 @@ impl Renderer<'_> {
         });
         if let Some(pem) = &actor.public_key_pem {
             value["publicKey"] = json!({ "id": urls.key_id(&actor.username), "owner": id, "publicKeyPem": pem });
+        }
+        if !attribution_domains.is_empty() {
+            value["attributionDomains"] = json!(attribution_domains);
         }
         if let (ActorKind::Site, Some(icon)) = (actor.kind, &self.config.site_icon) {
             value["icon"] = json!({ "type": "Image", "url": icon.as_str(), "mediaType": media_type(icon.path()) });

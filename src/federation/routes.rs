@@ -145,7 +145,23 @@ async fn actor(State(state): State<AppState>, AppPath(username): AppPath<String>
         return Ok(Redirect::to(state.config.site_url().as_str()).into_response());
     }
     let actor = keys::with_keys(state.store.as_ref(), actor).await?;
-    Ok(ok(state.renderer().actor(&actor)))
+    let domains = attribution_domains(&state, &actor).await?;
+    Ok(ok(state.renderer().actor(&actor, &domains)))
+}
+
+/// The domains whose pages may name `actor` as their author (Mastodon shows the author on link
+/// previews of those pages): the hosts of the articles they wrote, and the site's own. Empty for
+/// an actor who wrote none.
+async fn attribution_domains(state: &AppState, actor: &crate::domain::LocalActor) -> AppResult<Vec<String>> {
+    let urls = state.store.article_urls_by(actor.id, 200).await?;
+    let mut domains: Vec<String> =
+        urls.iter().filter_map(|u| url::Url::parse(u).ok()?.host_str().map(str::to_string)).collect();
+    if !domains.is_empty() {
+        domains.extend(state.config.site_url().host_str().map(str::to_string));
+    }
+    domains.sort();
+    domains.dedup();
+    Ok(domains)
 }
 
 async fn outbox(

@@ -117,8 +117,9 @@ async fn render(state: &AppState, key: &Key, q: &ThreadQuery, slice: Option<(usi
                 let counts = reactions.get(&Some(c.id)).copied().unwrap_or_default();
                 (view.likes, view.announces) = (counts.likes, counts.announces);
             } else {
-                // A placeholder: it keeps its replies in place and says nothing of itself.
-                (view.author, view.content, view.remote) = (None, "", None);
+                // A placeholder: it keeps its replies in place and says nothing of itself, not
+                // even that it waits for moderation.
+                (view.status, view.author, view.content, view.remote) = (Status::Deleted, None, "", None);
             }
             if let Some(author) = view.author.as_mut() {
                 author.username = None; // the site's own name for its user

@@ -148,6 +148,10 @@ pub trait Store: FederationStore + FollowingStore + InboundStore + ModerationSto
     /// The site's articles that are not deleted, newest first.
     async fn articles(&self, offset: i64, limit: i64) -> StoreResult<Page<Article>>;
 
+    /// The `url`s of the newest `limit` articles a local actor wrote (the site's own, not
+    /// deleted).
+    async fn article_urls_by(&self, actor_id: i64, limit: i64) -> StoreResult<Vec<String>>;
+
     /// How many visible comments a local person wrote.
     async fn comment_count_by(&self, actor_id: i64) -> StoreResult<i64>;
 

@@ -829,6 +829,17 @@ macro_rules! sql_store {
                 Ok(Page { items, total })
             }
 
+            async fn article_urls_by(&self, actor_id: i64, limit: i64) -> StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT url FROM articles WHERE author_id = $1 AND deleted_at IS NULL AND remote_ap_id IS NULL \
+                     ORDER BY id DESC LIMIT $2",
+                )
+                .bind(actor_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn comment_count_by(&self, actor_id: i64) -> StoreResult<i64> {
                 Ok(sqlx::query("SELECT COUNT(*) AS n FROM comments WHERE author_id = $1 AND status = 'visible'")
                     .bind(actor_id)

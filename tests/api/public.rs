@@ -59,7 +59,11 @@ async fn the_public_thread_shows_what_a_visitor_may_see(backend: Backend) {
     for private in ["Held for moderation", "Gone soon", "pending", "inbox", "\"username\":\"", "moderated"] {
         assert!(!body.contains(private), "the public thread shows {private:?}: {body}");
     }
-    assert_eq!(app.thread("tram").await["comments"].as_array().expect("comments").len(), 6, "the admin thread shows all");
+    assert_eq!(
+        app.thread("tram").await["comments"].as_array().expect("comments").len(),
+        6,
+        "the admin thread shows all"
+    );
 
     // Unchanged: 304 with no body. Changed (the held reply approved): the new thread.
     let again = public_get(&app, "/api/public/articles/tram/thread", Some(&etag)).await;
@@ -125,4 +129,56 @@ async fn the_public_thread_pages_and_refuses_bad_requests(backend: Backend) {
     assert!(preflight.headers()["access-control-allow-headers"].to_str().expect("a header").contains("If-None-Match"));
 }
 
-both_backends!(the_public_thread_shows_what_a_visitor_may_see, the_public_thread_pages_and_refuses_bad_requests);
+/// The article's author is credited on link previews of its page: the admin answer gives the
+/// `fediverse:creator` line for the page's head, and the author's actor names the page's domain
+/// in `attributionDomains` (what Mastodon checks before showing the author). A commenter who
+/// wrote no article has none.
+async fn the_author_is_credited_on_link_previews(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
+    let handle = text(&article["author"]["handle"]).to_string();
+    assert!(handle.starts_with('@') && handle.matches('@').count() == 2, "{handle}");
+    assert_eq!(article["fediverse_creator"], format!("<meta name=\"fediverse:creator\" content=\"{handle}\">"));
+    let (_, same) = app.admin_get("/api/admin/articles/treaty").await;
+    assert_eq!(same["fediverse_creator"], article["fediverse_creator"]);
+
+    let (status, author) = app.ap_get(text(&article["author"]["url"])).await;
+    assert_eq!(status, StatusCode::OK);
+    let domains = author["attributionDomains"].as_array().expect("attributionDomains");
+    assert!(domains.contains(&json!("news.example")), "{author}");
+    let context = author["@context"].to_string();
+    assert!(context.contains("toot:attributionDomains"), "{context}");
+
+    let comment = app.put_comment("treaty", "c1", &comment_json("Ivan Petrov", "<p>At last.</p>", None)).await;
+    let (_, commenter) = app.ap_get(text(&comment["author"]["url"])).await;
+    assert_eq!(commenter["type"], "Person");
+    assert!(commenter.get("attributionDomains").is_none(), "{commenter}");
+}
+
+/// The admin lists the site's articles, newest first, a page at a time.
+async fn the_admin_lists_the_articles(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    for (n, day) in [(1, "21"), (2, "23"), (3, "22")] {
+        let mut body = article_json(&format!("Article {n}"));
+        body["published"] = json!(format!("2015-09-{day}T06:00:00+03:00"));
+        app.put_article(&format!("a{n}"), &body).await;
+    }
+    assert_eq!(app.admin_delete("/api/admin/articles/a1").await.0, StatusCode::OK);
+    let (status, page) = app.admin_get("/api/admin/articles?page=1&per_page=1").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!((&page["total"], &page["page"], &page["per_page"]), (&json!(2), &json!(1), &json!(1)));
+    assert_eq!(page["items"][0]["key"], "a2");
+    assert_eq!(page["items"][0]["title"], "Article 2");
+    let (_, all) = app.admin_get("/api/admin/articles").await;
+    let keys: Vec<_> = all["items"].as_array().expect("items").iter().map(|a| a["key"].clone()).collect();
+    assert_eq!(keys, [json!("a2"), json!("a3")]);
+    let refused = app.client.get(app.url("/api/admin/articles")).send().await.expect("no token");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
+
+both_backends!(
+    the_public_thread_shows_what_a_visitor_may_see,
+    the_public_thread_pages_and_refuses_bad_requests,
+    the_author_is_credited_on_link_previews,
+    the_admin_lists_the_articles,
+);
