@@ -118,6 +118,10 @@ pub struct Config {
     /// SQLite's page cache, in MiB, shared by all the store's connections (ignored on PostgreSQL).
     #[arg(long, global = true, env = "THREADBRIDGE_SQLITE_CACHE_MB", default_value_t = 32)]
     pub sqlite_cache_megabytes: u64,
+    /// The origins (`https://news.example`, comma-separated) whose pages may frame the embedded
+    /// thread (`/embed/articles/{key}`); the site URL's origin when unset.
+    #[arg(long, global = true, env = "THREADBRIDGE_EMBED_ORIGINS")]
+    pub embed_origins: Option<String>,
     /// Base delay before a failed delivery is retried, in seconds; it doubles per attempt
     /// (see `delivery::schedule`).
     #[arg(long, global = true, env = "THREADBRIDGE_RETRY_BASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -178,6 +182,7 @@ impl Config {
         if self.public_url.scheme() == "http" && !self.dev {
             tracing::warn!("THREADBRIDGE_PUBLIC_URL is http://: other servers will refuse it outside dev mode");
         }
+        self.embed_origins()?;
         if crate::domain::username::is_valid_username(&self.site_username) {
             Ok(())
         } else {
@@ -197,6 +202,34 @@ impl Config {
             Some(port) => format!("{host}:{port}"),
             None => host.to_string(),
         }
+    }
+
+    /// The origins that may frame the embedded thread: `THREADBRIDGE_EMBED_ORIGINS`, or the
+    /// site URL's. Each must be an http(s) origin: a scheme and a host, an optional port, no
+    /// path, query or credentials.
+    pub fn embed_origins(&self) -> Result<Vec<String>, String> {
+        let Some(list) = self.embed_origins.as_deref() else {
+            return Ok(vec![self.site_url().origin().ascii_serialization()]);
+        };
+        list.split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|raw| {
+                let after_scheme = raw.split_once("://").map_or("/", |(_, rest)| rest);
+                let url = Url::parse(raw).ok().filter(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.host_str().is_some()
+                        && !after_scheme.trim_end_matches('/').contains('/')
+                        && u.query().is_none()
+                        && u.fragment().is_none()
+                        && u.username().is_empty()
+                        && u.password().is_none()
+                });
+                url.map(|u| u.origin().ascii_serialization()).ok_or_else(|| {
+                    format!("THREADBRIDGE_EMBED_ORIGINS: '{raw}' is not an origin such as https://news.example")
+                })
+            })
+            .collect()
     }
 
     /// The site's web address.
@@ -238,5 +271,34 @@ fn redact_password(database_url: &str) -> String {
             url.to_string()
         }
         _ => database_url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn with_origins(origins: &str) -> Result<Vec<String>, String> {
+        let args = ["threadbridge", "serve", "--public-url", "https://bridge.news.example", "--embed-origins", origins];
+        Cli::try_parse_from(args).map_err(|e| e.to_string())?.config.embed_origins()
+    }
+
+    #[test]
+    fn embed_origins_are_origins_only() {
+        assert_eq!(
+            with_origins("https://news.example, http://localhost:8080/").as_deref(),
+            Ok(&["https://news.example".to_string(), "http://localhost:8080".to_string()][..])
+        );
+        for bad in [
+            "news.example",
+            "ftp://news.example",
+            "https://news.example/blog",
+            "https://a@news.example",
+            "https://news.example?x",
+        ] {
+            assert!(with_origins(bad).is_err(), "{bad}");
+        }
     }
 }

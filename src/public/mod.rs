@@ -1,7 +1,11 @@
-//! What the site's readers see, without a token: the public thread as JSON (what the embed and
-//! any site page read). It shows exactly what a visitor may see: visible items, and placeholders
-//! for the items hidden or deleted above a visible reply; no moderation data, no inboxes.
+//! What the site's readers see, without a token: the public thread as JSON (what any site page
+//! reads) and as an HTML page a site frames under its article (`page`). Both show exactly what
+//! a visitor may see: visible items, and placeholders for the items hidden or deleted above a
+//! visible reply; no moderation data, no inboxes.
 
+mod page;
+
+use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -13,13 +17,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::views::{self, ArticleView, CommentView, Reactions};
 use crate::domain::{Key, Status};
+use crate::federation::objects::Renderer;
 use crate::http::cache::Rendered;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{AppPath, AppQuery};
 use crate::startup::AppState;
+use crate::store::Thread;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/public/articles/{key}/thread", get(thread).options(preflight))
+    Router::new()
+        .route("/api/public/articles/{key}/thread", get(thread).options(preflight))
+        .route("/embed/articles/{key}", get(page::embed_page))
+        .route("/embed/thread.css", get(page::stylesheet))
 }
 
 /// `page` (from 1) and `per_page` (1..=500, 100 when left out): a slice of the thread in its
@@ -58,6 +67,16 @@ struct PublicThread<'a> {
     per_page: Option<i64>,
 }
 
+impl PublicThread<'_> {
+    /// Whether items follow this slice.
+    fn has_more(&self) -> bool {
+        match (self.page, self.per_page) {
+            (Some(page), Some(per_page)) => (page * per_page) < self.total as i64,
+            _ => false,
+        }
+    }
+}
+
 /// The public thread, from the document cache while the article is unchanged; `ETag` names the
 /// article's version (every change to it or its thread bumps it), so an unchanged thread
 /// answers 304 after one cheap query.
@@ -87,21 +106,42 @@ async fn thread(
 }
 
 async fn render(state: &AppState, key: &Key, q: &ThreadQuery, slice: Option<(usize, usize)>) -> AppResult<Rendered> {
+    let (thread, reactions) = load(state, key).await?;
+    let page = build(&state.renderer(), &thread, &reactions, slice, q.page);
+    let body = serde_json::to_vec(&page).map_err(AppError::internal)?;
+    Ok(Rendered { status: StatusCode::OK, content_type: "application/json", body: body.into() })
+}
+
+type ReactionsById = HashMap<Option<i64>, Reactions>;
+
+/// A thread that is not deleted, with the likes and boosts of its items.
+async fn load(state: &AppState, key: &Key) -> AppResult<(Thread, ReactionsById)> {
     let thread = state.store.thread(key).await?.ok_or_else(|| not_found(key.as_str()))?;
     if thread.article.deleted_at.is_some() {
         return Err(AppError::new(StatusCode::GONE, format!("article '{key}' was deleted")));
     }
-    let reactions: std::collections::HashMap<Option<i64>, Reactions> = state
+    let reactions = state
         .store
         .reaction_counts(thread.article.id)
         .await?
         .into_iter()
         .map(|r| (r.comment_id, Reactions { likes: r.likes, announces: r.announces }))
         .collect();
-    let render = state.renderer();
+    Ok((thread, reactions))
+}
+
+/// What a visitor may see of `thread`: its slice `(first item, items)` (None: all), in thread
+/// order.
+fn build<'a>(
+    render: &Renderer<'_>,
+    thread: &'a Thread,
+    reactions: &ReactionsById,
+    slice: Option<(usize, usize)>,
+    page: Option<i64>,
+) -> PublicThread<'a> {
     let shown = crate::domain::thread::shown(&thread.comments);
     let depths = crate::domain::thread::depths(&thread.comments);
-    let mut article = views::article(&render, &thread.article);
+    let mut article = views::article(render, &thread.article);
     article.reactions = Some(reactions.get(&None).copied().unwrap_or_default());
     article.author.username = None;
     let public: Vec<_> = thread.comments.iter().filter(|c| shown.contains(&c.id)).collect();
@@ -112,7 +152,7 @@ async fn render(state: &AppState, key: &Key, q: &ThreadQuery, slice: Option<(usi
         .skip(start)
         .take(count)
         .map(|c| {
-            let mut view = views::comment(&render, &thread.article, c, depths.get(&c.id).copied().unwrap_or(1));
+            let mut view = views::comment(render, &thread.article, c, depths.get(&c.id).copied().unwrap_or(1));
             if c.status == Status::Visible {
                 let counts = reactions.get(&Some(c.id)).copied().unwrap_or_default();
                 (view.likes, view.announces) = (counts.likes, counts.announces);
@@ -127,15 +167,13 @@ async fn render(state: &AppState, key: &Key, q: &ThreadQuery, slice: Option<(usi
             view
         })
         .collect();
-    let page = PublicThread {
+    PublicThread {
         article,
         comments,
         total,
-        page: slice.map(|_| q.page.unwrap_or(1)),
+        page: slice.map(|_| page.unwrap_or(1)),
         per_page: slice.map(|(_, count)| count as i64),
-    };
-    let body = serde_json::to_vec(&page).map_err(AppError::internal)?;
-    Ok(Rendered { status: StatusCode::OK, content_type: "application/json", body: body.into() })
+    }
 }
 
 fn not_found(key: &str) -> AppError {
@@ -143,7 +181,7 @@ fn not_found(key: &str) -> AppError {
 }
 
 /// True when the request's `If-None-Match` names `etag` (or is `*`).
-fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+pub(super) fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()

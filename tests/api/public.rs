@@ -176,7 +176,72 @@ async fn the_admin_lists_the_articles(backend: Backend) {
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// The embedded thread reads without JavaScript: nested as it is, a placeholder keeping its
+/// reply, a federated reply's content warning folded with its media described, names escaped,
+/// and for each item the address to answer it from one's own server. It may be framed only by
+/// the configured origins, loads nothing from elsewhere and sets no cookie.
+async fn the_embed_page_reads_without_javascript(backend: Backend) {
+    let Some(app) =
+        spawn_app_with(backend, &["--embed-origins", "https://news.example, https://www.news.example:8443"]).await
+    else {
+        return;
+    };
+    let peer = Peer::start().await;
+    peer.add_actor("alice", ActorOpts::default());
+    let article = app.put_article("tram", &article_json("The tram line")).await;
+    app.put_comment("tram", "c1", &comment_json("Анна <Смирнова>", "<p>Finally.</p>", None)).await;
+    app.put_comment("tram", "c2", &comment_json("Ivan Petrov", "<p>Agreed.</p>", Some("c1"))).await;
+    app.put_comment("tram", "c3", &comment_json("Spammer", "<p>Buy now</p>", None)).await;
+    app.put_comment("tram", "c4", &comment_json("Maria", "Quote: Spammer\nBuy now\n\nNo thanks.", Some("c3"))).await;
+    assert_eq!(app.admin_delete("/api/admin/articles/tram/comments/c3").await.0, StatusCode::OK);
+    let mut note = mastodon_note(&peer, "alice", 7, text(&article["ap_id"]), "<p>The works will be loud.</p>");
+    note["summary"] = json!("Noise &amp; dust &gt; 80 dB");
+    note["sensitive"] = json!(true);
+    note["attachment"] = json!([{ "type": "Document", "mediaType": "image/jpeg",
+        "url": "https://files.example/site.jpg", "name": "The building site at night" }]);
+    let response = peer.signed_post("alice", &app.url("/inbox"), &create_of(&peer, "alice", note)).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+
+    let response = app.client.get(app.url("/embed/articles/tram")).send().await.expect("embed");
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    assert!(headers["content-type"].to_str().expect("type").starts_with("text/html"));
+    let csp = headers["content-security-policy"].to_str().expect("csp").to_string();
+    assert!(csp.contains("frame-ancestors https://news.example https://www.news.example:8443"), "{csp}");
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers.get("set-cookie").is_none());
+    let page = response.text().await.expect("html");
+
+    assert!(page.contains("Discussion <span class=\"tb-count\">(5 comments)</span>"), "{page}");
+    // c2 sits in a list of replies inside c1's item; c4 under the placeholder of c3.
+    let c1 = page.find("id=\"comment-c1\"").expect("c1");
+    let c2 = page.find("id=\"comment-c2\"").expect("c2");
+    let c3 = page.find("id=\"comment-c3\"").expect("c3");
+    assert!(c1 < c2 && c2 < c3);
+    assert_eq!(&page[c1..c2].matches("<ol").count(), &1, "c2 is a reply inside c1: {}", &page[c1..c2]);
+    assert!(page[c2..c3].contains("</ol></li>"), "c1's replies end before c3");
+    assert!(page[c3..].starts_with("id=\"comment-c3\"><article aria-labelledby=\"tb-by-c3\"><h3 class=\"tb-by\" id=\"tb-by-c3\"><span class=\"tb-deleted\">Deleted comment</span>"));
+    assert!(!page.contains("Buy now</p>") || page.contains("<blockquote"), "the deleted text is gone, only quoted");
+    assert!(page.contains("Анна &lt;Смирнова&gt;") && !page.contains("Анна <Смирнова>"), "names are escaped");
+    assert!(page.contains("<summary>Content warning: Noise &amp; dust &gt; 80 dB</summary>"), "{page}");
+    assert!(page.contains("<a href=\"https://files.example/site.jpg\" rel=\"nofollow noopener ugc\" target=\"_blank\">The building site at night</a>"));
+    assert!(page.contains(&format!("value=\"{}\"", text(&article["ap_id"]))), "the article's address to paste");
+    assert!(page.contains("<time datetime="));
+    for outside in ["<script src=\"http", "<link rel=\"stylesheet\" href=\"http", "cdn"] {
+        assert!(!page.contains(outside), "the page loads {outside}");
+    }
+
+    let css = app.client.get(app.url("/embed/thread.css")).send().await.expect("css");
+    assert_eq!(css.status(), StatusCode::OK);
+    assert!(css.text().await.expect("css").contains("--tb-accent"));
+    let missing = app.client.get(app.url("/embed/articles/nope")).send().await.expect("404");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.json::<Value>().await.expect("json")["error"].is_string());
+}
+
 both_backends!(
+    the_embed_page_reads_without_javascript,
     the_public_thread_shows_what_a_visitor_may_see,
     the_public_thread_pages_and_refuses_bad_requests,
     the_author_is_credited_on_link_previews,
