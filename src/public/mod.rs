@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/public/articles/{key}/thread", get(thread).options(preflight))
         .route("/embed/articles/{key}", get(page::embed_page))
         .route("/embed/thread.css", get(page::stylesheet))
+        .route("/embed.js", get(page::script))
 }
 
 /// `page` (from 1) and `per_page` (1..=500, 100 when left out): a slice of the thread in its

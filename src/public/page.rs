@@ -23,6 +23,7 @@ use crate::http::extract::{AppPath, AppQuery};
 use crate::startup::AppState;
 
 const STYLESHEET: &str = include_str!("assets/thread.css");
+const SCRIPT: &str = include_str!("assets/embed.js");
 
 /// Comments on one page of the embed.
 const PER_PAGE: usize = 100;
@@ -34,6 +35,18 @@ pub(super) async fn stylesheet() -> Response {
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     ];
     (headers, STYLESHEET).into_response()
+}
+
+/// The embed script: on a site's page, it puts the thread under its `<script>` tag; on the embed
+/// page, it enhances it (see the file's head).
+pub(super) async fn script() -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+        (header::CACHE_CONTROL, "public, max-age=3600"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+    ];
+    (headers, SCRIPT).into_response()
 }
 
 #[derive(Deserialize)]
@@ -81,9 +94,12 @@ pub(super) async fn embed_page(
 /// Framed only by the configured origins; nothing loaded from elsewhere; no referrer sent.
 fn with_page_headers(mut response: Response, state: &AppState, etag: &str) -> Response {
     let ancestors = state.config.embed_origins().unwrap_or_default().join(" ");
+    // The script asks the reader's own server (any host) where to reply: https, and http in dev
+    // mode for loopback peers.
+    let connect = if state.config.dev { "'self' https: http:" } else { "'self' https:" };
     let policy = format!(
-        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; base-uri 'none'; \
-         form-action 'none'; frame-ancestors {}",
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src {connect}; \
+         base-uri 'none'; form-action 'none'; frame-ancestors {}",
         if ancestors.is_empty() { "'none'" } else { ancestors.as_str() }
     );
     let headers = response.headers_mut();
@@ -91,6 +107,8 @@ fn with_page_headers(mut response: Response, state: &AppState, etag: &str) -> Re
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // embed.js reads this page from the site's own pages.
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=5, must-revalidate"));
     if let Ok(value) = HeaderValue::from_str(etag) {
@@ -126,10 +144,10 @@ fn html(thread: &PublicThread<'_>, cx: &Context<'_>) -> String {
     action(&mut out, "Reply from the fediverse", "the article", &article.ap_id);
     let _ = write!(
         out,
-        "<details class=\"tb-action\"><summary>Follow {handle}</summary><p>Search for \
+        "<details class=\"tb-action\" data-follow=\"{actor}\"><summary>Follow {handle}</summary><p>Search for \
          <strong>{handle}</strong> on your own server (Mastodon, Misskey, Pleroma, GoToSocial, ...) and follow it \
          to see each new article of {site} in your home timeline.</p>\
-         <input readonly value=\"{handle}\" aria-label=\"The handle of {site}\" data-actor=\"{actor}\"></details>",
+         <input readonly value=\"{handle}\" aria-label=\"The handle of {site}\"></details>",
         handle = escape(&cx.site_handle),
         site = escape(cx.site_name),
         actor = escape(&cx.site_actor),
@@ -141,7 +159,7 @@ fn html(thread: &PublicThread<'_>, cx: &Context<'_>) -> String {
         comments(&mut out, &thread.comments);
     }
     pages(&mut out, thread, cx.key);
-    out.push_str("</main></body></html>\n");
+    out.push_str("</main><script src=\"/embed.js\" defer></script></body></html>\n");
     out
 }
 

@@ -9,6 +9,7 @@ mod shapes;
 
 mod articles;
 mod bad_input;
+mod browser;
 mod cache;
 mod cli;
 mod delivery;
