@@ -1,5 +1,4 @@
-# Shell helpers the benchmark scripts share; sourced by bench/http.sh, bench/delivery.sh and
-# bench/replies.sh.
+# Shell helpers the benchmark scripts share; sourced by every bench/*.sh.
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -164,4 +163,20 @@ trap_cleanup() {
     trap cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+}
+
+# The value of KEY in a file of KEY=VALUE lines (the last one): kv FILE KEY.
+kv() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
+
+# Starts "$BIN serve" on 127.0.0.1:$PORT in dev mode, on $DB_URL, with the admin token $TOKEN and
+# the further VAR=value settings given; appends its log to $TMP/server.log, sets SERVER_PID and
+# BASE, and returns once it answers (dies if it does not within 120 s).
+start_threadbridge() {
+    BASE="http://127.0.0.1:$PORT"
+    env THREADBRIDGE_LISTEN="127.0.0.1:$PORT" THREADBRIDGE_PUBLIC_URL="$BASE" THREADBRIDGE_ADMIN_TOKEN="$TOKEN" \
+        DATABASE_URL="$DB_URL" THREADBRIDGE_DEV=1 RUST_LOG="${RUST_LOG:-warn}" "$@" \
+        "$BIN" serve >>"$TMP/server.log" 2>&1 </dev/null &
+    SERVER_PID=$!
+    python3 "$HERE/bench_client.py" wait --url "$BASE/.well-known/nodeinfo" --timeout 120 --pid "$SERVER_PID" >/dev/null ||
+        die "threadbridge did not become ready"
 }

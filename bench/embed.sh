@@ -57,15 +57,9 @@ cleanup() {
     finish_cleanup "$rc"
 }
 trap_cleanup
-kv() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
 
 choose_database threadbridge_embed
-BASE="http://127.0.0.1:$PORT"
-THREADBRIDGE_LISTEN="127.0.0.1:$PORT" THREADBRIDGE_PUBLIC_URL="$BASE" THREADBRIDGE_ADMIN_TOKEN="$TOKEN" \
-    DATABASE_URL="$DB_URL" THREADBRIDGE_DEV=1 RUST_LOG="${RUST_LOG:-warn}" "$BIN" serve >"$TMP/server.log" 2>&1 </dev/null &
-SERVER_PID=$!
-python3 "$CLIENT" wait --url "$BASE/.well-known/nodeinfo" --timeout 120 --pid "$SERVER_PID" >/dev/null ||
-    die "threadbridge did not become ready"
+start_threadbridge
 python3 "$CLIENT" put-article --base "$BASE" --token "$TOKEN" --key "$KEY" >/dev/null
 say "seeding $COMMENTS comments"
 python3 "$CLIENT" seed --base "$BASE" --token "$TOKEN" --article "$KEY" --count "$COMMENTS" --max-seconds 900 \

@@ -118,7 +118,6 @@ cleanup() {
 trap_cleanup
 
 # ------------------------------------------------------------------ helpers
-kv() { sed -n "s/^$2=//p" "$1" | tail -n 1; } # file key -> value
 
 
 

@@ -87,19 +87,12 @@ cleanup() {
 }
 trap_cleanup
 
-kv() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
 
 choose_database threadbridge_thread
-BASE="http://127.0.0.1:$PORT"
 
 start_server() { # cache megabytes
     say "starting threadbridge (THREADBRIDGE_CACHE_MB=$1, $DB_KIND)"
-    THREADBRIDGE_LISTEN="127.0.0.1:$PORT" THREADBRIDGE_PUBLIC_URL="$BASE" THREADBRIDGE_ADMIN_TOKEN="$TOKEN" \
-        DATABASE_URL="$DB_URL" THREADBRIDGE_DEV=1 THREADBRIDGE_CACHE_MB="$1" RUST_LOG="${RUST_LOG:-warn}" \
-        "$BIN" serve >>"$TMP/server.log" 2>&1 </dev/null &
-    SERVER_PID=$!
-    python3 "$CLIENT" wait --url "$BASE/.well-known/nodeinfo" --timeout 120 --pid "$SERVER_PID" >/dev/null ||
-        die "threadbridge did not become ready"
+    start_threadbridge THREADBRIDGE_CACHE_MB="$1"
 }
 
 # ------------------------------------------------------------------ the thread
