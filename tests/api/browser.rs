@@ -231,9 +231,10 @@ async fn site_listener() -> (tokio::net::TcpListener, String) {
     (listener, origin)
 }
 
-/// A reader's server: WebFinger with Mastodon's subscribe template, and the interaction page it
-/// points to, which records what it was asked to open.
-async fn reader_server(opened: Arc<Mutex<Vec<String>>>) -> String {
+/// A reader's server: WebFinger with Mastodon's subscribe template (or, not `templates`, with
+/// none, as some servers answer), and the interaction page it points to, which records what it
+/// was asked to open.
+async fn reader_server(opened: Arc<Mutex<Vec<String>>>, templates: bool) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind reader server");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let here = base.clone();
@@ -241,14 +242,13 @@ async fn reader_server(opened: Arc<Mutex<Vec<String>>>) -> String {
         .route(
             "/.well-known/webfinger",
             get(move |Query(q): Query<HashMap<String, String>>| async move {
-                let body = json!({
-                    "subject": q.get("resource").cloned().unwrap_or_default(),
-                    "links": [
-                        { "rel": "self", "type": "application/activity+json", "href": format!("{here}/users/reader") },
-                        { "rel": "http://ostatus.org/schema/1.0/subscribe",
-                          "template": format!("{here}/authorize_interaction?uri={{uri}}") },
-                    ],
-                });
+                let mut links = vec![json!({ "rel": "self", "type": "application/activity+json",
+                                             "href": format!("{here}/users/reader") })];
+                if templates {
+                    links.push(json!({ "rel": "http://ostatus.org/schema/1.0/subscribe",
+                                       "template": format!("{here}/authorize_interaction?uri={{uri}}") }));
+                }
+                let body = json!({ "subject": q.get("resource").cloned().unwrap_or_default(), "links": links });
                 (
                     [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"), (header::CONTENT_TYPE, "application/jrd+json")],
                     body.to_string(),
@@ -312,7 +312,7 @@ async fn a_reader_sees_the_thread_and_replies_from_their_own_server() {
     thread(&app).await;
     serve_site(listener, app.url("")).await;
     let opened = Arc::new(Mutex::new(Vec::new()));
-    let reader = reader_server(opened.clone()).await;
+    let reader = reader_server(opened.clone(), true).await;
 
     // The one script line puts the whole thread under the article, nested as it is.
     browser.goto(&format!("{site}/article")).await;
@@ -392,8 +392,28 @@ async fn a_reader_sees_the_thread_and_replies_from_their_own_server() {
         .await;
     assert_eq!(remembered, handle.as_str());
 
-    // The keyboard reaches the first action and opens it.
-    browser.run("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);").await;
+    // A server that names no interaction page: the reader is told to paste the address.
+    let quiet = reader_server(opened.clone(), false).await;
+    let summary = browser.find_in_shadow(".threadbridge", "#comment-c1 > article details.tb-action > summary").await;
+    browser.click(&summary).await;
+    let input = browser.find_in_shadow(".threadbridge", "#comment-c1 > article input[name=handle]").await;
+    browser.post(&format!("/element/{input}/clear"), json!({})).await;
+    browser.type_into(&input, &format!("@reader@{}", quiet.trim_start_matches("http://"))).await;
+    let reply = browser.find_in_shadow(".threadbridge", "#comment-c1 > article button[value=reply]").await;
+    browser.click(&reply).await;
+    let told = browser
+        .wait_for(
+            "the fallback",
+            "const s = document.querySelector('.threadbridge').shadowRoot.querySelector('#comment-c1 .tb-status'); \
+             return s && s.textContent.includes('Paste') && s.textContent;",
+        )
+        .await;
+    assert!(text(&told).contains("did not say where to reply"), "{told}");
+    assert_eq!(opened.lock().expect("opened").len(), 1, "nothing more was opened");
+
+    // On a fresh page, the keyboard reaches the first action and opens it.
+    browser.goto(&format!("{site}/article?again")).await;
+    browser.wait_for("the thread once more", COMMENTS).await;
     browser.press(&["\u{E004}"]).await;
     let focused = browser
         .run("const a = document.querySelector('.threadbridge').shadowRoot.activeElement; return a && a.textContent;")
