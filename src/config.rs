@@ -118,6 +118,11 @@ pub struct Config {
     /// SQLite's page cache, in MiB, shared by all the store's connections (ignored on PostgreSQL).
     #[arg(long, global = true, env = "THREADBRIDGE_SQLITE_CACHE_MB", default_value_t = 32)]
     pub sqlite_cache_megabytes: u64,
+    /// The domain of every handle (`@site@news.example`) when the service runs on another host
+    /// than the site's: a bare host, with a port allowed for tests. The public URL's host when
+    /// unset.
+    #[arg(long, global = true, env = "THREADBRIDGE_HANDLE_DOMAIN")]
+    pub handle_domain: Option<String>,
     /// The origins (`https://news.example`, comma-separated) whose pages may frame the embedded
     /// thread (`/embed/articles/{key}`); the site URL's origin when unset.
     #[arg(long, global = true, env = "THREADBRIDGE_EMBED_ORIGINS")]
@@ -183,6 +188,9 @@ impl Config {
             tracing::warn!("THREADBRIDGE_PUBLIC_URL is http://: other servers will refuse it outside dev mode");
         }
         self.embed_origins()?;
+        if let Some(domain) = &self.handle_domain {
+            check_handle_domain(domain)?;
+        }
         if crate::domain::username::is_valid_username(&self.site_username) {
             Ok(())
         } else {
@@ -201,6 +209,14 @@ impl Config {
         match self.public_url.port() {
             Some(port) => format!("{host}:{port}"),
             None => host.to_string(),
+        }
+    }
+
+    /// `host` or `host:port` of every handle: `THREADBRIDGE_HANDLE_DOMAIN`, or the public URL's.
+    pub fn handle_domain(&self) -> String {
+        match &self.handle_domain {
+            Some(domain) => domain.to_ascii_lowercase(),
+            None => self.domain(),
         }
     }
 
@@ -274,6 +290,34 @@ fn redact_password(database_url: &str) -> String {
     }
 }
 
+/// A handle domain is a bare host (labels of letters, digits and hyphens, or an IP address) with
+/// an optional port: no scheme, path, user or empty label.
+fn check_handle_domain(domain: &str) -> Result<(), String> {
+    let refuse = || {
+        Err(format!(
+            "THREADBRIDGE_HANDLE_DOMAIN must be a bare host such as news.example (a port is allowed), not '{domain}'"
+        ))
+    };
+    let (host, port) = match domain.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => (host, Some(port)),
+        _ => (domain, None),
+    };
+    if port.is_some_and(|p| p.parse::<u16>().map_or(true, |p| p == 0)) {
+        return refuse();
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if host.len() > 253 || !host.split('.').all(label_ok) {
+        return refuse();
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser as _;
@@ -283,6 +327,29 @@ mod tests {
     fn with_origins(origins: &str) -> Result<Vec<String>, String> {
         let args = ["threadbridge", "serve", "--public-url", "https://bridge.news.example", "--embed-origins", origins];
         Cli::try_parse_from(args).map_err(|e| e.to_string())?.config.embed_origins()
+    }
+
+    #[test]
+    fn a_handle_domain_is_a_bare_host() {
+        for good in ["news.example", "News.Example", "localhost:8443", "127.0.0.1:3000", "xn--80ak6aa92e.example"] {
+            assert_eq!(check_handle_domain(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "https://news.example",
+            "news.example/",
+            "news..example",
+            "@news.example",
+            "a@news.example",
+            "news.example:0",
+            "news.example:99999",
+            "",
+            ".news.example",
+            "news.example.",
+            "-news.example",
+            "news example",
+        ] {
+            assert!(check_handle_domain(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub const PAGE_SIZE: i64 = 20;
 
 impl Renderer<'_> {
     pub fn handle(&self, username: &str) -> String {
-        format!("@{username}@{}", self.config.domain())
+        format!("@{username}@{}", self.config.handle_domain())
     }
 
     /// A local actor: the site (configured type, discoverable) or a commenter (Person), with

@@ -37,7 +37,9 @@ fn username_of(resource: &str, state: &AppState) -> Option<String> {
     let acct = resource.strip_prefix("acct:").unwrap_or(resource);
     let acct = acct.strip_prefix('@').unwrap_or(acct);
     let (user, host) = acct.rsplit_once('@')?;
-    (host.eq_ignore_ascii_case(&state.config.domain()) && !user.is_empty()).then(|| user.to_ascii_lowercase())
+    let ours =
+        host.eq_ignore_ascii_case(&state.config.domain()) || host.eq_ignore_ascii_case(&state.config.handle_domain());
+    (ours && !user.is_empty()).then(|| user.to_ascii_lowercase())
 }
 
 async fn webfinger(State(state): State<AppState>, AppQuery(q): AppQuery<WebfingerQuery>) -> AppResult<Response> {
@@ -52,9 +54,15 @@ async fn webfinger(State(state): State<AppState>, AppQuery(q): AppQuery<Webfinge
     let actor_url = state.urls.actor(&actor.username);
     // The site is everyone's profile page: commenters have no page of their own there.
     let profile = state.config.site_url().to_string();
+    // On a handle domain of its own, the subject is there (Mastodon then checks that it leads
+    // back to the same actor), and the aliases name the profile page too.
+    let mut aliases = vec![actor_url.clone()];
+    if state.config.handle_domain() != state.config.domain() {
+        aliases.push(profile.clone());
+    }
     let body = json!({
-        "subject": format!("acct:{}@{}", actor.username, state.config.domain()),
-        "aliases": [actor_url],
+        "subject": format!("acct:{}@{}", actor.username, state.config.handle_domain()),
+        "aliases": aliases,
         "links": [
             { "rel": "self", "type": "application/activity+json", "href": actor_url },
             { "rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile },

@@ -98,6 +98,19 @@ fn bad_settings_stop_with_a_message() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("THREADBRIDGE_PUBLIC_URL"), "{stderr}");
 
+    for domain in ["https://news.example", "news..example", "news.example/blog"] {
+        let output = Command::new(BIN)
+            .arg("serve")
+            .env("THREADBRIDGE_HANDLE_DOMAIN", domain)
+            .env("DATABASE_URL", "sqlite::memory:")
+            .env("THREADBRIDGE_LISTEN", "127.0.0.1:0")
+            .output()
+            .expect("run");
+        assert!(!output.status.success(), "{domain}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("THREADBRIDGE_HANDLE_DOMAIN must be a bare host"), "{domain}: {stderr}");
+    }
+
     let output = Command::new(BIN).arg("migrate").env("DATABASE_URL", "mysql://x").output().expect("run");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("DATABASE_URL"));

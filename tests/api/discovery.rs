@@ -1,7 +1,7 @@
 //! How a fediverse server finds the site and its people: WebFinger, actors, host-meta, NodeInfo.
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::*;
@@ -71,6 +71,58 @@ async fn webfinger_answers_only_for_its_accounts(backend: Backend) {
     assert!(body_json(missing).await["error"].is_string());
     let (status, _) = app.ap_get(&app.url("/users/nobody")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// With THREADBRIDGE_HANDLE_DOMAIN, every handle is on the site's own domain: WebFinger answers
+/// `acct:NAME@` either domain with the subject on the handle domain and the actor id and
+/// profile page as aliases, and the admin API's handles and the author's `fediverse:creator`
+/// line use it. Actor ids stay on the service's host.
+async fn handles_take_the_site_domain(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, &["--handle-domain", "News.Example"]).await else { return };
+    let host = app.address.trim_start_matches("http://").to_string();
+    for resource in [format!("acct:site@{host}"), "acct:site@news.example".to_string(), app.url("/users/site")] {
+        let response = app
+            .client
+            .get(app.url(&format!("/.well-known/webfinger?resource={resource}")))
+            .send()
+            .await
+            .expect("finger");
+        assert_eq!(response.status(), StatusCode::OK, "{resource}");
+        let jrd = body_json(response).await;
+        assert_eq!(jrd["subject"], "acct:site@news.example", "{resource}");
+        let links = jrd["links"].as_array().expect("links");
+        let profile = links.iter().find(|l| l["rel"] == "http://webfinger.net/rel/profile-page").expect("profile");
+        assert_eq!(jrd["aliases"], json!([app.url("/users/site"), profile["href"]]), "{jrd}");
+        assert!(links.iter().any(|l| l["rel"] == "self" && l["href"] == app.url("/users/site").as_str()), "{jrd}");
+    }
+    let other = app
+        .client
+        .get(app.url("/.well-known/webfinger?resource=acct:site@other.example"))
+        .send()
+        .await
+        .expect("finger");
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+
+    let article = app.put_article("treaty", &article_json("Peace treaty talks")).await;
+    let handle = text(&article["author"]["handle"]).to_string();
+    assert!(handle.ends_with("@news.example") && handle.starts_with('@'), "{handle}");
+    assert_eq!(article["fediverse_creator"], format!("<meta name=\"fediverse:creator\" content=\"{handle}\">"));
+    assert!(text(&article["author"]["url"]).starts_with(&app.url("/users/")), "ids stay on the service");
+    let comment = app.put_comment("treaty", "c1", &comment_json("Ivan Petrov", "<p>Good.</p>", None)).await;
+    assert_eq!(comment["author"]["handle"], "@ivan_petrov@news.example");
+
+    // Unset, handles are on the service's host, and the aliases are as before.
+    let Some(plain) = spawn_app(backend).await else { return };
+    let host = plain.address.trim_start_matches("http://").to_string();
+    let response = plain
+        .client
+        .get(plain.url(&format!("/.well-known/webfinger?resource=acct:site@{host}")))
+        .send()
+        .await
+        .expect("finger");
+    let jrd = body_json(response).await;
+    assert_eq!(jrd["subject"], format!("acct:site@{host}"));
+    assert_eq!(jrd["aliases"], json!([plain.url("/users/site")]));
 }
 
 async fn commenters_become_stable_people(backend: Backend) {
@@ -194,6 +246,7 @@ async fn nodeinfo_and_host_meta(backend: Backend) {
 }
 
 both_backends!(
+    handles_take_the_site_domain,
     site_actor_is_followable,
     webfinger_answers_only_for_its_accounts,
     commenters_become_stable_people,
