@@ -125,6 +125,106 @@ async fn handles_take_the_site_domain(backend: Backend) {
     assert_eq!(jrd["aliases"], json!([plain.url("/users/site")]));
 }
 
+/// A site on loopback that passes `/.well-known/webfinger` on to the service with a redirect
+/// (`redirects`), or answers 404 as a site that was not told to; returns its `host:port`.
+async fn fake_site(listener: tokio::net::TcpListener, service: String, redirects: bool) -> String {
+    use axum::response::IntoResponse;
+    let host = listener.local_addr().expect("addr").to_string();
+    let app = axum::Router::new().route(
+        "/.well-known/webfinger",
+        axum::routing::get(move |uri: axum::http::Uri| async move {
+            if !redirects {
+                return StatusCode::NOT_FOUND.into_response();
+            }
+            let query = uri.query().unwrap_or_default();
+            axum::response::Redirect::permanent(&format!("{service}/.well-known/webfinger?{query}")).into_response()
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("fake site") });
+    host
+}
+
+/// Mastodon's WebFinger step: the JRD for `acct:{user}@{domain}`, asked of `domain` (redirects
+/// followed); None when it does not answer 200.
+async fn finger(client: &reqwest::Client, user: &str, domain: &str) -> Option<Value> {
+    let url = format!("http://{domain}/.well-known/webfinger?resource=acct:{user}@{domain}");
+    let response = client.get(url).send().await.ok()?;
+    if response.status() != StatusCode::OK {
+        return None;
+    }
+    response.json().await.ok()
+}
+
+fn self_link(jrd: &Value) -> Option<String> {
+    jrd["links"].as_array()?.iter().find(|l| l["rel"] == "self").and_then(|l| l["href"].as_str()).map(str::to_string)
+}
+
+fn split_acct(subject: &str) -> Option<(String, String)> {
+    let (user, domain) = subject.strip_prefix("acct:")?.rsplit_once('@')?;
+    Some((user.to_string(), domain.to_string()))
+}
+
+/// Searching `@user@domain`, as Mastodon resolves it: WebFinger at `domain`; a subject elsewhere
+/// is looked up again there and must say the same; the account is the subject, the actor its
+/// `self` link.
+async fn resolve_handle(client: &reqwest::Client, user: &str, domain: &str) -> Option<(String, String)> {
+    let jrd = finger(client, user, domain).await?;
+    let subject = jrd["subject"].as_str()?.to_string();
+    let (s_user, s_domain) = split_acct(&subject)?;
+    if (s_user.as_str(), s_domain.as_str()) != (user, domain) {
+        let confirmed = finger(client, &s_user, &s_domain).await?;
+        if confirmed["subject"] != subject.as_str() {
+            return None;
+        }
+    }
+    Some((subject, self_link(&jrd)?))
+}
+
+/// An actor met by its id, as Mastodon names it: WebFinger of `preferredUsername` at the id's
+/// host; a subject elsewhere counts only if its own WebFinger leads back to the same actor,
+/// else the account stays on the id's host.
+async fn handle_of_actor(client: &reqwest::Client, actor_id: &str) -> Option<String> {
+    let actor: Value =
+        client.get(actor_id).header("Accept", "application/activity+json").send().await.ok()?.json().await.ok()?;
+    let user = actor["preferredUsername"].as_str()?;
+    let url = url::Url::parse(actor_id).ok()?;
+    let id_host = format!("{}:{}", url.host_str()?, url.port_or_known_default()?);
+    let jrd = finger(client, user, &id_host).await?;
+    let subject = jrd["subject"].as_str()?;
+    let (s_user, s_domain) = split_acct(subject)?;
+    if s_domain != id_host {
+        let back = finger(client, &s_user, &s_domain).await;
+        if back.as_ref().and_then(self_link).as_deref() != Some(actor_id) {
+            return Some(format!("acct:{user}@{id_host}"));
+        }
+    }
+    Some(subject.to_string())
+}
+
+/// Mastodon resolves `@site@<site domain>` both ways when the site passes WebFinger on, and
+/// falls back to the service's host when it does not.
+async fn mastodon_resolves_the_site_domain_both_ways(backend: Backend) {
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    for redirects in [true, false] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind site");
+        let site_domain = listener.local_addr().expect("addr").to_string();
+        let Some(app) = spawn_app_with(backend, &["--handle-domain", &site_domain]).await else { return };
+        fake_site(listener, app.url(""), redirects).await;
+        let actor = app.url("/users/site");
+        let service_host = app.address.trim_start_matches("http://").to_string();
+
+        let searched = resolve_handle(&client, "site", &site_domain).await;
+        let met = handle_of_actor(&client, &actor).await;
+        if redirects {
+            assert_eq!(searched, Some((format!("acct:site@{site_domain}"), actor.clone())));
+            assert_eq!(met, Some(format!("acct:site@{site_domain}")));
+        } else {
+            assert_eq!(searched, None, "the site does not answer WebFinger: @site@{site_domain} is not found");
+            assert_eq!(met, Some(format!("acct:site@{service_host}")), "the actor keeps the service's host");
+        }
+    }
+}
+
 async fn commenters_become_stable_people(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -247,6 +347,7 @@ async fn nodeinfo_and_host_meta(backend: Backend) {
 
 both_backends!(
     handles_take_the_site_domain,
+    mastodon_resolves_the_site_domain_both_ways,
     site_actor_is_followable,
     webfinger_answers_only_for_its_accounts,
     commenters_become_stable_people,
