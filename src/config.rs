@@ -23,6 +23,9 @@ pub enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Check a running service from outside (public URL, WebFinger on the handle domain,
+    /// NodeInfo, host-meta, TLS); exits non-zero when something is wrong.
+    Doctor,
 }
 
 /// The ActivityStreams type the site's articles are published as.

@@ -15,6 +15,22 @@ async fn main() -> anyhow::Result<()> {
             startup::open_store(&cli.config).await?;
             tracing::info!("migrations applied");
         }
+        Command::Doctor => {
+            cli.config.validate().map_err(anyhow::Error::msg)?;
+            let checks = threadbridge::doctor::run(&cli.config).await?;
+            for check in &checks {
+                match &check.fix {
+                    None => println!("ok    {}", check.name),
+                    Some(fix) => println!("FAIL  {}\n      fix: {fix}", check.name),
+                }
+            }
+            let failed = checks.iter().filter(|c| c.fix.is_some()).count();
+            if failed > 0 {
+                println!("{failed} of {} checks failed", checks.len());
+                std::process::exit(1);
+            }
+            println!("all {} checks passed", checks.len());
+        }
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(cli.config.listen).await?;
             tracing::info!(config = ?cli.config, "starting");

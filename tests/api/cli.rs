@@ -115,3 +115,57 @@ fn bad_settings_stop_with_a_message() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("DATABASE_URL"));
 }
+
+/// `threadbridge doctor`, run beside `serve` with its settings, passes when the site redirects
+/// WebFinger to the service, and names the fix (exiting non-zero) when it does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_what_operators_get_wrong() {
+    for redirects in [true, false] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind site");
+        let site_domain = listener.local_addr().expect("addr").to_string();
+        let Some(app) = spawn_app_with(Backend::Sqlite, &["--handle-domain", &site_domain]).await else { return };
+        crate::discovery::fake_site(listener, app.url(""), redirects).await;
+        let output = tokio::task::spawn_blocking({
+            let (public, domain) = (app.url(""), site_domain.clone());
+            move || {
+                Command::new(BIN)
+                    .arg("doctor")
+                    .env("THREADBRIDGE_PUBLIC_URL", public)
+                    .env("THREADBRIDGE_HANDLE_DOMAIN", domain)
+                    .env("THREADBRIDGE_DEV", "1")
+                    .env("RUST_LOG", "off")
+                    .output()
+                    .expect("run doctor")
+            }
+        })
+        .await
+        .expect("doctor");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains(&format!("ok    the public URL {} answers", app.url(""))), "{stdout}");
+        assert!(stdout.contains("ok    NodeInfo answers") && stdout.contains("ok    host-meta answers"), "{stdout}");
+        assert!(stdout.contains("ok    TLS is not in use (dev mode)"), "{stdout}");
+        let finger = format!("WebFinger on {site_domain} names {}", app.url("/users/site"));
+        if redirects {
+            assert!(output.status.success(), "{stdout}");
+            assert!(
+                stdout.contains(&format!("ok    {finger}")) && stdout.ends_with("all 5 checks passed\n"),
+                "{stdout}"
+            );
+        } else {
+            assert!(!output.status.success(), "{stdout}");
+            assert!(stdout.contains(&format!("FAIL  {finger}")), "{stdout}");
+            assert!(stdout.contains("fix: GET") && stdout.contains("404") && stdout.contains("redirect"), "{stdout}");
+            assert!(stdout.ends_with("1 of 5 checks failed\n"), "{stdout}");
+        }
+    }
+    // Outside dev mode, plain http is a failure of its own, and a service that is not running too.
+    let output = Command::new(BIN)
+        .arg("doctor")
+        .env("THREADBRIDGE_PUBLIC_URL", format!("http://127.0.0.1:{}", free_port()))
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run doctor");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success());
+    assert!(stdout.contains("FAIL  TLS is in use") && stdout.contains("FAIL  the public URL"), "{stdout}");
+}

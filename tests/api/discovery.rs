@@ -127,7 +127,7 @@ async fn handles_take_the_site_domain(backend: Backend) {
 
 /// A site on loopback that passes `/.well-known/webfinger` on to the service with a redirect
 /// (`redirects`), or answers 404 as a site that was not told to; returns its `host:port`.
-async fn fake_site(listener: tokio::net::TcpListener, service: String, redirects: bool) -> String {
+pub async fn fake_site(listener: tokio::net::TcpListener, service: String, redirects: bool) -> String {
     use axum::response::IntoResponse;
     let host = listener.local_addr().expect("addr").to_string();
     let app = axum::Router::new().route(
