@@ -160,6 +160,7 @@ impl Application {
             site_key,
             seen_signatures,
         };
+        crate::federation::handles::announce_if_changed(&state).await?;
         Ok(Application { listener, state })
     }
 

@@ -2,11 +2,13 @@
 //! them ([`routes`]), discovery ([`wellknown`]) and actor keys ([`keys`]); what it sends us
 //! ([`inbox`]), checked with [`signatures`] by [`verify`], replies to our threads ([`replies`]),
 //! boosts and relayed posts ([`announce`]); the actors the site follows and their posts
-//! ([`following`]); and how we reach other servers ([`fetch`]).
+//! ([`following`]); a change of the handles' domain announced ([`handles`]); and how we reach
+//! other servers ([`fetch`]).
 
 pub mod announce;
 pub mod fetch;
 pub mod following;
+pub mod handles;
 pub mod inbox;
 pub mod keys;
 pub mod limits;

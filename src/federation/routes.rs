@@ -152,7 +152,7 @@ async fn actor(State(state): State<AppState>, AppPath(username): AppPath<String>
 /// The domains whose pages may name `actor` as their author (Mastodon shows the author on link
 /// previews of those pages): the hosts of the articles they wrote, and the site's own. Empty for
 /// an actor who wrote none.
-async fn attribution_domains(state: &AppState, actor: &crate::domain::LocalActor) -> AppResult<Vec<String>> {
+pub(crate) async fn attribution_domains(state: &AppState, actor: &crate::domain::LocalActor) -> AppResult<Vec<String>> {
     let urls = state.store.article_urls_by(actor.id, 200).await?;
     let mut domains: Vec<String> =
         urls.iter().filter_map(|u| url::Url::parse(u).ok()?.host_str().map(str::to_string)).collect();

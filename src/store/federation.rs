@@ -186,6 +186,23 @@ pub trait FederationStore: Send + Sync {
     /// when the follower has one, its own inbox otherwise.
     async fn follower_inboxes(&self, actor_ids: &[i64]) -> StoreResult<Vec<String>>;
 
+    /// The usernames of the local actors someone follows.
+    async fn followed_usernames(&self) -> StoreResult<Vec<String>>;
+
+    /// Records `value` as the service's `name` (see migration 0007) and returns what was
+    /// recorded before, if anything.
+    async fn swap_service_state(&self, name: &str, value: &str) -> StoreResult<Option<String>>;
+
+    /// Queues an activity written whole, from `actor_id` to each of `inboxes`.
+    async fn queue_to_inboxes(
+        &self,
+        actor_id: i64,
+        kind: &'static str,
+        uuid: &str,
+        payload: &str,
+        inboxes: &[String],
+    ) -> StoreResult<()>;
+
     async fn upsert_remote_actor(&self, actor: &RemoteActor) -> StoreResult<()>;
 
     async fn remote_actor(&self, ap_id: &str) -> StoreResult<Option<RemoteActor>>;

@@ -119,21 +119,32 @@ macro_rules! federation_store {
                 actor_id: i64,
                 activity: &DirectActivity,
             ) -> StoreResult<()> {
+                let id = insert_written(tx, actor_id, activity.kind, &activity.uuid, &activity.payload).await?;
+                insert_deliveries(tx, id, std::slice::from_ref(&activity.inbox)).await?;
+                Ok(())
+            }
+
+            /// Stores an activity written whole (fanned out already: its deliveries follow); its id.
+            async fn insert_written(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                actor_id: i64,
+                kind: &str,
+                uuid: &str,
+                payload: &str,
+            ) -> StoreResult<i64> {
                 let now = Utc::now();
-                let id: i64 = sqlx::query(
+                Ok(sqlx::query(
                     "INSERT INTO activities (uuid, kind, actor_id, payload, fanned_out_at, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
                 )
-                .bind(&activity.uuid)
-                .bind(activity.kind)
+                .bind(uuid)
+                .bind(kind)
                 .bind(actor_id)
-                .bind(&activity.payload)
+                .bind(payload)
                 .bind(now)
                 .fetch_one(&mut **tx)
                 .await?
-                .try_get("id")?;
-                insert_deliveries(tx, id, std::slice::from_ref(&activity.inbox)).await?;
-                Ok(())
+                .try_get("id")?)
             }
 
             #[async_trait]
@@ -255,6 +266,47 @@ macro_rules! federation_store {
                     inboxes.sort();
                     inboxes.dedup();
                     Ok(inboxes)
+                }
+
+                async fn followed_usernames(&self) -> StoreResult<Vec<String>> {
+                    Ok(sqlx::query_scalar(
+                        "SELECT username FROM actors WHERE id IN (SELECT DISTINCT actor_id FROM followers) ORDER BY id",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn swap_service_state(&self, name: &str, value: &str) -> StoreResult<Option<String>> {
+                    let mut tx = self.begin_write().await?;
+                    let before: Option<String> = sqlx::query_scalar("SELECT value FROM service_state WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO service_state (name, value) VALUES ($1, $2) \
+                         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(name)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(before)
+                }
+
+                async fn queue_to_inboxes(
+                    &self,
+                    actor_id: i64,
+                    kind: &'static str,
+                    uuid: &str,
+                    payload: &str,
+                    inboxes: &[String],
+                ) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await?;
+                    let id = insert_written(&mut tx, actor_id, kind, uuid, payload).await?;
+                    insert_deliveries(&mut tx, id, inboxes).await?;
+                    tx.commit().await?;
+                    Ok(())
                 }
 
                 async fn upsert_remote_actor(&self, actor: &RemoteActor) -> StoreResult<()> {

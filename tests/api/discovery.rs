@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::*;
+use crate::peer::{ActorOpts, Peer};
 
 async fn site_actor_is_followable(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
@@ -225,6 +226,33 @@ async fn mastodon_resolves_the_site_domain_both_ways(backend: Backend) {
     }
 }
 
+/// Changing the handle domain later keeps every follower: at the next start, each followed local
+/// actor sends its followers' servers a signed Update of itself (the same id), so they look its
+/// handle up again; a start with the same domain sends nothing more.
+async fn a_new_handle_domain_is_announced_to_followers(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let peer = Peer::start().await;
+    peer.add_actor("alice", ActorOpts::default());
+    follow_site(&app, &peer, "alice").await;
+    let same_service = ["--public-url", app.address.as_str(), "--handle-domain", "news.example"];
+    let _restarted = spawn_sibling_with(&app, &same_service).await;
+    let updates = |received: &[crate::peer::Received]| {
+        received.iter().filter(|d| d.is_delivered("Update")).cloned().collect::<Vec<_>>()
+    };
+    let received = peer.wait_for(|r| !updates(r).is_empty(), std::time::Duration::from_secs(20)).await;
+    let update = updates(&received).remove(0);
+    assert_eq!(update.object_id(), app.url("/users/site"));
+    assert_eq!(update.object_kind(), "Person");
+    assert_eq!(update.activity["actor"], app.url("/users/site"));
+    assert_eq!(app.followers().await.len(), 1, "the follower stays");
+    let response = app.client.get(app.url("/.well-known/webfinger?resource=acct:site@news.example")).send().await;
+    assert_eq!(response.expect("finger").status(), StatusCode::NOT_FOUND, "the first process still has the old domain");
+
+    let _again = spawn_sibling_with(&app, &same_service).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(updates(&peer.received()).len(), 1, "the same domain again is not announced");
+}
+
 async fn commenters_become_stable_people(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -347,6 +375,7 @@ async fn nodeinfo_and_host_meta(backend: Backend) {
 
 both_backends!(
     handles_take_the_site_domain,
+    a_new_handle_domain_is_announced_to_followers,
     mastodon_resolves_the_site_domain_both_ways,
     site_actor_is_followable,
     webfinger_answers_only_for_its_accounts,
