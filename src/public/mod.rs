@@ -94,7 +94,7 @@ async fn thread(
         Some((start, count)) => format!("{start}+{count}"),
         None => "all".to_string(),
     };
-    let etag = format!("\"{}-{version}-{variant}\"", env!("CARGO_PKG_VERSION"));
+    let etag = etag(version, &variant);
     if if_none_match(&headers, &etag) {
         return Ok(with_public_headers(StatusCode::NOT_MODIFIED.into_response(), &etag));
     }
@@ -188,6 +188,12 @@ pub(super) fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag))
+}
+
+/// The `ETag` of a document of an article at `version`: the build (a new release may render
+/// differently), the version and which document (`variant`).
+fn etag(version: i64, variant: &str) -> String {
+    format!("\"{}-{version}-{variant}\"", env!("CARGO_PKG_VERSION"))
 }
 
 /// Any site may read the thread from the browser (no credentials are involved); caches may keep

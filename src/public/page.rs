@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{build, if_none_match, load, not_found, PublicThread};
+use super::{build, etag, if_none_match, load, not_found, with_public_headers, PublicThread};
 use crate::admin::views::CommentView;
 use crate::domain::html::escape;
 use crate::domain::{Key, Status};
@@ -67,7 +67,7 @@ pub(super) async fn embed_page(
         return Err(AppError::bad_request(format!("page must be a number from 1, not {page}")));
     }
     let version = state.store.article_version(&key).await?.ok_or_else(|| not_found(&raw))?;
-    let etag = format!("\"{}-{version}-embed-{page}\"", env!("CARGO_PKG_VERSION"));
+    let etag = etag(version, &format!("embed-{page}"));
     if if_none_match(&headers, &etag) {
         return Ok(with_page_headers(StatusCode::NOT_MODIFIED.into_response(), &state, &etag));
     }
@@ -91,8 +91,11 @@ pub(super) async fn embed_page(
     Ok(with_page_headers(rendered.into_response(), &state, &etag))
 }
 
-/// Framed only by the configured origins; nothing loaded from elsewhere; no referrer sent.
-fn with_page_headers(mut response: Response, state: &AppState, etag: &str) -> Response {
+/// As the JSON thread (any origin may read it: embed.js does, from the site's pages; cached a few
+/// seconds, then revalidated), and framed only by the configured origins, nothing loaded from
+/// elsewhere, no referrer sent.
+fn with_page_headers(response: Response, state: &AppState, etag: &str) -> Response {
+    let mut response = with_public_headers(response, etag);
     let ancestors = state.config.embed_origins().unwrap_or_default().join(" ");
     // The script asks the reader's own server (any host) where to reply: https, and http in dev
     // mode for loopback peers.
@@ -107,13 +110,7 @@ fn with_page_headers(mut response: Response, state: &AppState, etag: &str) -> Re
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    // embed.js reads this page from the site's own pages.
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=5, must-revalidate"));
-    if let Ok(value) = HeaderValue::from_str(etag) {
-        headers.insert(header::ETAG, value);
-    }
     response
 }
 
