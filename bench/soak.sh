@@ -114,15 +114,8 @@ cleanup() {
 trap_cleanup
 
 choose_database threadbridge_soak
-BASE="http://127.0.0.1:$PORT"
 say "starting threadbridge ($DB_KIND, THREADBRIDGE_CACHE_MB=$CACHE_MB, THREADBRIDGE_SQLITE_CACHE_MB=$SQLITE_CACHE_MB)"
-THREADBRIDGE_LISTEN="127.0.0.1:$PORT" THREADBRIDGE_PUBLIC_URL="$BASE" THREADBRIDGE_ADMIN_TOKEN="$TOKEN" \
-    DATABASE_URL="$DB_URL" THREADBRIDGE_DEV=1 THREADBRIDGE_CACHE_MB="$CACHE_MB" \
-    THREADBRIDGE_SQLITE_CACHE_MB="$SQLITE_CACHE_MB" THREADBRIDGE_INBOX_RATE=0 RUST_LOG="${RUST_LOG:-warn}" \
-    "$BIN" serve >"$TMP/server.log" 2>&1 </dev/null &
-SERVER_PID=$!
-python3 "$CLIENT" wait --url "$BASE/.well-known/nodeinfo" --timeout 120 --pid "$SERVER_PID" >/dev/null ||
-    die "threadbridge did not become ready"
+start_threadbridge THREADBRIDGE_CACHE_MB="$CACHE_MB" THREADBRIDGE_SQLITE_CACHE_MB="$SQLITE_CACHE_MB" THREADBRIDGE_INBOX_RATE=0
 RSS_IDLE=$(proc_kb "$SERVER_PID" VmRSS)
 
 SINK_BASE="http://127.0.0.1:$SINK_PORT"
