@@ -23,6 +23,16 @@ pub enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Import a site's existing discussions from a WordPress export (WXR), a Disqus export or
+    /// threadbridge JSON; nothing imported is delivered to followers. The last line printed is
+    /// the summary; the exit status is non-zero when anything failed.
+    Import {
+        /// The export file.
+        file: std::path::PathBuf,
+        /// `wxr`, `disqus` or `json`; guessed from the file when not given.
+        #[arg(long, value_enum)]
+        format: Option<crate::import::Format>,
+    },
     /// Check a running service from outside (public URL, WebFinger on the handle domain,
     /// NodeInfo, host-meta, TLS); exits non-zero when something is wrong.
     Doctor,
@@ -115,6 +125,10 @@ pub struct Config {
     /// Largest admin request body accepted, in bytes.
     #[arg(long, global = true, env = "THREADBRIDGE_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Largest file `POST /api/admin/import` takes, in MiB (`threadbridge import` reads files of
+    /// any size).
+    #[arg(long, global = true, env = "THREADBRIDGE_IMPORT_MAX_MB", default_value_t = 1024)]
+    pub import_max_megabytes: u64,
     /// Memory for rendered documents (articles, comments, collections, threads), in MiB.
     #[arg(long, global = true, env = "THREADBRIDGE_CACHE_MB", default_value_t = 64)]
     pub cache_megabytes: u64,

@@ -13,6 +13,7 @@
 //! - [`store`]: the `Store` interface with its SQLite and PostgreSQL implementations.
 //! - [`webhook`]: what the site is told of federated replies, signed, retried.
 //! - [`doctor`]: `threadbridge doctor`, the operator's check of a running service.
+//! - [`import`]: a site's existing discussions (WordPress, Disqus, JSON) read into the store.
 
 pub mod admin;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod doctor;
 pub mod domain;
 pub mod federation;
 pub mod http;
+pub mod import;
 pub mod public;
 pub mod startup;
 pub mod store;

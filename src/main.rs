@@ -31,6 +31,12 @@ async fn main() -> anyhow::Result<()> {
             }
             println!("all {} checks passed", checks.len());
         }
+        Command::Import { file, format } => {
+            let succeeded = threadbridge::import::command::run(&cli.config, &file, format).await?;
+            if !succeeded {
+                std::process::exit(1);
+            }
+        }
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(cli.config.listen).await?;
             tracing::info!(config = ?cli.config, "starting");

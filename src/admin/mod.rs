@@ -1,9 +1,11 @@
-//! The admin API the site drives: articles, comments and threads under the site's own keys.
+//! The admin API the site drives: articles, comments and threads under the site's own keys;
+//! imports of a site's earlier discussions ([`import`]).
 //! Every route takes [`Admin`] (the bearer token) and JSON bodies through [`AppJson`].
 
 pub mod blocks;
 pub mod federation;
 pub mod following;
+pub mod import;
 pub mod moderation;
 mod paging;
 pub mod views;
@@ -33,6 +35,7 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         .merge(blocks::router())
         .merge(following::router())
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .merge(import::router())
 }
 
 fn upsert_status(outcome: Upserted) -> StatusCode {

@@ -112,6 +112,12 @@ impl Urls {
         }
     }
 
+    /// The thread as a page (`public::page`): where an imported article without a link of its
+    /// own points.
+    pub fn embed_page(&self, key: &Key) -> String {
+        format!("{}/embed/articles/{}", self.base, segment(key.as_str()))
+    }
+
     pub fn tag(&self, name: &str) -> String {
         format!("{}/tags/{}", self.base, segment(name))
     }

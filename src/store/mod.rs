@@ -15,8 +15,11 @@ mod inbound_sql;
 mod moderation_sql;
 #[macro_use]
 mod following_sql;
+#[macro_use]
+mod import_sql;
 pub mod federation;
 pub mod following;
+pub mod import;
 pub mod inbound;
 pub mod moderation;
 mod postgres;
@@ -31,6 +34,7 @@ use crate::domain::{Article, ArticleDraft, Comment, CommentDraft, ItemRef, Key, 
 
 pub use federation::FederationStore;
 pub use following::FollowingStore;
+pub use import::ImportStore;
 pub use inbound::InboundStore;
 pub use moderation::ModerationStore;
 pub use postgres::PgStore;
@@ -87,9 +91,12 @@ pub struct Stats {
 /// Everything the service keeps: articles and threads here, followers and the outbox in
 /// [`FederationStore`], what the fediverse sends us in [`InboundStore`], what the admin decides
 /// about it (moderation, reports, blocks, the webhook queue) in [`ModerationStore`], the actors
-/// the site follows and their posts in [`FollowingStore`].
+/// the site follows and their posts in [`FollowingStore`], a site's earlier discussions brought
+/// in by [`ImportStore`].
 #[async_trait]
-pub trait Store: FederationStore + FollowingStore + InboundStore + ModerationStore + Send + Sync + 'static {
+pub trait Store:
+    FederationStore + FollowingStore + ImportStore + InboundStore + ModerationStore + Send + Sync + 'static
+{
     /// Applies the back-end's migrations.
     async fn migrate(&self) -> StoreResult<()>;
 

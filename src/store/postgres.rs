@@ -59,4 +59,5 @@ const OUTBOX_SQL: crate::store::federation_sql::OutboxSql = crate::store::federa
 federation_store!(PgStore, sqlx::Postgres, OUTBOX_SQL);
 inbound_store!(PgStore, sqlx::Postgres);
 following_store!(PgStore, sqlx::Postgres);
+import_store!(PgStore, sqlx::Postgres);
 moderation_store!(PgStore, sqlx::Postgres, crate::store::moderation_sql::POSTGRES);

@@ -105,4 +105,5 @@ const OUTBOX_SQL: crate::store::federation_sql::OutboxSql = crate::store::federa
 federation_store!(SqliteStore, sqlx::Sqlite, OUTBOX_SQL);
 inbound_store!(SqliteStore, sqlx::Sqlite);
 following_store!(SqliteStore, sqlx::Sqlite);
+import_store!(SqliteStore, sqlx::Sqlite);
 moderation_store!(SqliteStore, sqlx::Sqlite, crate::store::moderation_sql::SQLITE);

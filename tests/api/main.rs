@@ -15,6 +15,7 @@ mod cli;
 mod delivery;
 mod discovery;
 mod following;
+mod import;
 mod moderation;
 mod public;
 mod signatures_in;

@@ -1,0 +1,248 @@
+//! [`import_store!`] implements [`super::import::ImportStore`] for one `sqlx` database type,
+//! with SQL both engines accept.
+
+/// Implements `ImportStore` for `$store` (after `sql_store!`, whose row readers and helpers it
+/// uses).
+macro_rules! import_store {
+    ($store:ty, $db:ty) => {
+        mod import_impl {
+            use std::collections::{HashMap, HashSet};
+
+            use async_trait::async_trait;
+            use chrono::Utc;
+            use sqlx::Row as _;
+
+            use super::*;
+            use crate::store::import::{
+                ImportItem, ImportStore, ImportedArticle, ImportedComment, ImportedStatus, ItemOutcome,
+            };
+
+            /// What one batch has looked up already: article ids by key, actor ids by site
+            /// username, and the articles whose threads changed.
+            #[derive(Default)]
+            struct Batch {
+                articles: HashMap<String, i64>,
+                people: HashMap<String, i64>,
+                touched: HashSet<i64>,
+            }
+
+            fn skipped(reason: &str) -> ItemOutcome {
+                ItemOutcome::Skipped(reason.to_string())
+            }
+
+            async fn import_article(
+                tx: &mut Tx,
+                site_actor_id: i64,
+                item: &ImportedArticle,
+                batch: &mut Batch,
+            ) -> StoreResult<ItemOutcome> {
+                let author = if item.by_site {
+                    actor_by_id(tx, site_actor_id).await?
+                } else {
+                    ensure_person(tx, &item.draft.author).await?
+                };
+                let draft = &item.draft;
+                match article_in(tx, &item.key).await? {
+                    Some(stored) if stored.followed.is_some() => Ok(skipped("a followed article has its key")),
+                    Some(stored) if stored.deleted_at.is_some() => Ok(skipped("its article was deleted here")),
+                    Some(stored) => {
+                        batch.articles.insert(item.key.as_str().to_string(), stored.id);
+                        if same_article(&stored, draft, &author) {
+                            return Ok(ItemOutcome::Unchanged);
+                        }
+                        bind_article_fields(
+                            sqlx::query(
+                                "UPDATE articles SET title = $1, url = $2, content = $3, summary = $4, author_id = $5, \
+                                 tags = $6, image_url = $7, image_alt = $8, language = $9, sensitive = $10, \
+                                 published = $11, updated = $12 WHERE id = $13",
+                            ),
+                            draft,
+                            &author,
+                        )
+                        .bind(draft.published.unwrap_or(stored.published))
+                        .bind(draft.updated.or(stored.updated))
+                        .bind(stored.id)
+                        .execute(&mut **tx)
+                        .await?;
+                        batch.touched.insert(stored.id);
+                        Ok(ItemOutcome::Updated)
+                    }
+                    None => {
+                        let now = Utc::now();
+                        let id: i64 = bind_article_fields(
+                            sqlx::query(
+                                "INSERT INTO articles (title, url, content, summary, author_id, tags, image_url, \
+                                 image_alt, language, sensitive, published, updated, key, created_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                            ),
+                            draft,
+                            &author,
+                        )
+                        .bind(draft.published.unwrap_or(now))
+                        .bind(draft.updated)
+                        .bind(item.key.as_str())
+                        .bind(now)
+                        .fetch_one(&mut **tx)
+                        .await?
+                        .try_get("id")?;
+                        batch.articles.insert(item.key.as_str().to_string(), id);
+                        Ok(ItemOutcome::Created)
+                    }
+                }
+            }
+
+            /// The stored article a comment goes under, or why it cannot.
+            async fn article_for(tx: &mut Tx, key: &Key, batch: &mut Batch) -> StoreResult<Result<i64, ItemOutcome>> {
+                if let Some(id) = batch.articles.get(key.as_str()) {
+                    return Ok(Ok(*id));
+                }
+                let row = sqlx::query("SELECT id, deleted_at IS NOT NULL AS deleted, remote_ap_id FROM articles WHERE key = $1")
+                    .bind(key.as_str())
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                let Some(row) = row else { return Ok(Err(ItemOutcome::NoArticle)) };
+                if row.try_get::<bool, _>("deleted")? {
+                    return Ok(Err(skipped("its article was deleted here")));
+                }
+                if row.try_get::<Option<String>, _>("remote_ap_id")?.is_some() {
+                    return Ok(Err(skipped("a followed article has its article's key")));
+                }
+                let id: i64 = row.try_get("id")?;
+                batch.articles.insert(key.as_str().to_string(), id);
+                Ok(Ok(id))
+            }
+
+            async fn person_id(tx: &mut Tx, author: &SiteAuthor, batch: &mut Batch) -> StoreResult<i64> {
+                if let Some(id) = batch.people.get(&author.username) {
+                    return Ok(*id);
+                }
+                let id = ensure_person(tx, author).await?.id;
+                batch.people.insert(author.username.clone(), id);
+                Ok(id)
+            }
+
+            async fn import_comment(
+                tx: &mut Tx,
+                site_actor_id: i64,
+                item: &ImportedComment,
+                batch: &mut Batch,
+            ) -> StoreResult<ItemOutcome> {
+                let article_id = match article_for(tx, &item.article, batch).await? {
+                    Ok(id) => id,
+                    Err(outcome) => return Ok(outcome),
+                };
+                let parent_id: Option<i64> = match &item.parent {
+                    None => None,
+                    Some(parent) => {
+                        let found = sqlx::query("SELECT id FROM comments WHERE article_id = $1 AND key = $2")
+                            .bind(article_id)
+                            .bind(parent.as_str())
+                            .fetch_optional(&mut **tx)
+                            .await?;
+                        match found {
+                            Some(row) => Some(row.try_get("id")?),
+                            None => return Ok(ItemOutcome::NoParent),
+                        }
+                    }
+                };
+                let (status, content) = match item.status {
+                    ImportedStatus::Visible => (Status::Visible, item.content.as_str()),
+                    ImportedStatus::Held => (Status::Pending, item.content.as_str()),
+                    ImportedStatus::Deleted => (Status::Deleted, ""),
+                };
+                let deleted_at = (status == Status::Deleted).then(Utc::now);
+                let existing = sqlx::query(
+                    "SELECT id, origin, status, content, published, parent_id FROM comments \
+                     WHERE article_id = $1 AND key = $2",
+                )
+                .bind(article_id)
+                .bind(item.key.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+                if let Some(row) = existing {
+                    if row.try_get::<String, _>("origin")? != "local" {
+                        return Ok(skipped("a federated reply has its key"));
+                    }
+                    if row.try_get::<Option<i64>, _>("parent_id")? != parent_id {
+                        return Ok(skipped("it answers another item than when it was first stored"));
+                    }
+                    let stored_status = Status::parse(&row.try_get::<String, _>("status")?);
+                    if stored_status == Status::Deleted && status != Status::Deleted {
+                        return Ok(skipped("it was deleted here"));
+                    }
+                    let published: chrono::DateTime<Utc> = row.try_get("published")?;
+                    if stored_status == status
+                        && row.try_get::<String, _>("content")? == content
+                        && published == item.published
+                    {
+                        return Ok(ItemOutcome::Unchanged);
+                    }
+                    let id: i64 = row.try_get("id")?;
+                    sqlx::query(
+                        "UPDATE comments SET status = $1, content = $2, published = $3, updated = $4, \
+                         deleted_at = COALESCE(deleted_at, $5) WHERE id = $6",
+                    )
+                    .bind(status.as_str())
+                    .bind(content)
+                    .bind(item.published)
+                    .bind(Utc::now())
+                    .bind(deleted_at)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                    batch.touched.insert(article_id);
+                    return Ok(ItemOutcome::Updated);
+                }
+                let author_id = match &item.author {
+                    Some(author) => person_id(tx, author, batch).await?,
+                    None => site_actor_id,
+                };
+                sqlx::query(
+                    "INSERT INTO comments (article_id, key, parent_id, origin, status, author_id, content, \
+                     published, deleted_at, created_at) VALUES ($1, $2, $3, 'local', $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(article_id)
+                .bind(item.key.as_str())
+                .bind(parent_id)
+                .bind(status.as_str())
+                .bind(author_id)
+                .bind(content)
+                .bind(item.published)
+                .bind(deleted_at)
+                .bind(Utc::now())
+                .execute(&mut **tx)
+                .await?;
+                batch.touched.insert(article_id);
+                Ok(ItemOutcome::Created)
+            }
+
+            async fn import_batch_once(
+                store: &$store,
+                site_actor_id: i64,
+                items: &[ImportItem],
+            ) -> StoreResult<Vec<ItemOutcome>> {
+                let mut tx = store.begin_write().await?;
+                let mut batch = Batch::default();
+                let mut outcomes = Vec::with_capacity(items.len());
+                for item in items {
+                    outcomes.push(match item {
+                        ImportItem::Article(article) => import_article(&mut tx, site_actor_id, article, &mut batch).await?,
+                        ImportItem::Comment(comment) => import_comment(&mut tx, site_actor_id, comment, &mut batch).await?,
+                    });
+                }
+                for article_id in &batch.touched {
+                    bump_version(&mut tx, *article_id).await?;
+                }
+                tx.commit().await?;
+                Ok(outcomes)
+            }
+
+            #[async_trait]
+            impl ImportStore for $store {
+                async fn import_batch(&self, site_actor_id: i64, items: &[ImportItem]) -> StoreResult<Vec<ItemOutcome>> {
+                    retrying(|| import_batch_once(self, site_actor_id, items)).await
+                }
+            }
+        }
+    };
+}
