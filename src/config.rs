@@ -125,6 +125,10 @@ pub struct Config {
     /// Largest admin request body accepted, in bytes.
     #[arg(long, global = true, env = "THREADBRIDGE_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Feeds to poll (RSS, Atom or JSON Feed URLs, comma-separated), added at start when missing;
+    /// the admin API (`/api/admin/feeds`) adds and removes others.
+    #[arg(long, global = true, env = "THREADBRIDGE_FEEDS")]
+    pub feeds: Option<String>,
     /// Largest file `POST /api/admin/import` takes, in MiB (`threadbridge import` reads files of
     /// any size).
     #[arg(long, global = true, env = "THREADBRIDGE_IMPORT_MAX_MB", default_value_t = 1024)]
@@ -161,6 +165,10 @@ pub struct Config {
     /// `0` stops this process from sending deliveries (it still queues them for others).
     #[arg(long, global = true, env = "THREADBRIDGE_DELIVERY_WORKER", default_value = "1", value_parser = parse_flag, action = clap::ArgAction::Set)]
     pub delivery_worker: bool,
+    /// `0` stops this process from polling feeds on its own (others do, or the admin's
+    /// `POST /api/admin/feeds/{id}/poll`).
+    #[arg(long, global = true, env = "THREADBRIDGE_FEED_WORKER", default_value = "1", value_parser = parse_flag, action = clap::ArgAction::Set)]
+    pub feed_worker: bool,
     /// Replies from the fediverse: `open` (shown at once) or `hold` (pending until approved);
     /// an article's own policy overrides it.
     #[arg(long, global = true, env = "THREADBRIDGE_REPLY_POLICY", value_enum, default_value = "open")]
@@ -287,6 +295,9 @@ impl std::fmt::Debug for Config {
             .field("delivery_per_server", &self.delivery_per_server)
             .field("delivery_lease_seconds", &self.delivery_lease_seconds)
             .field("delivery_worker", &self.delivery_worker)
+            .field("feed_worker", &self.feed_worker)
+            .field("feeds", &self.feeds)
+            .field("import_max_megabytes", &self.import_max_megabytes)
             .field("inbox_rate", &self.inbox_rate)
             .field("inbox_burst", &self.inbox_burst)
             .field("reply_policy", &self.reply_policy)

@@ -14,6 +14,7 @@
 //! - [`webhook`]: what the site is told of federated replies, signed, retried.
 //! - [`doctor`]: `threadbridge doctor`, the operator's check of a running service.
 //! - [`import`]: a site's existing discussions (WordPress, Disqus, JSON) read into the store.
+//! - [`feeds`]: the site's RSS, Atom or JSON feeds, polled: new items become articles.
 
 pub mod admin;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod delivery;
 pub mod doctor;
 pub mod domain;
 pub mod federation;
+pub mod feeds;
 pub mod http;
 pub mod import;
 pub mod public;

@@ -161,6 +161,7 @@ impl Application {
             seen_signatures,
         };
         crate::federation::handles::announce_if_changed(&state).await?;
+        crate::feeds::add_configured(&state).await?;
         Ok(Application { listener, state })
     }
 
@@ -185,9 +186,10 @@ impl Application {
         let webhook = (config.delivery_worker && config.webhook_url.is_some())
             .then(|| tokio::spawn(crate::webhook::run(self.state.clone())));
         let pruner = Some(tokio::spawn(crate::federation::inbox::forget_old_activities(self.state.clone())));
+        let feeds = config.feed_worker.then(|| tokio::spawn(crate::feeds::worker(self.state.clone())));
         let app = crate::http::router(self.state);
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
-        for worker in [worker, webhook, pruner].into_iter().flatten() {
+        for worker in [worker, webhook, pruner, feeds].into_iter().flatten() {
             worker.abort();
         }
         served

@@ -1,9 +1,10 @@
 //! The admin API the site drives: articles, comments and threads under the site's own keys;
-//! imports of a site's earlier discussions ([`import`]).
+//! imports of a site's earlier discussions ([`import`]) and the feeds it polls ([`feeds`]).
 //! Every route takes [`Admin`] (the bearer token) and JSON bodies through [`AppJson`].
 
 pub mod blocks;
 pub mod federation;
+pub mod feeds;
 pub mod following;
 pub mod import;
 pub mod moderation;
@@ -34,6 +35,7 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         .merge(moderation::router())
         .merge(blocks::router())
         .merge(following::router())
+        .merge(feeds::router())
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .merge(import::router())
 }

@@ -9,7 +9,7 @@ mod disqus;
 mod json;
 pub mod progress;
 pub mod source;
-mod text;
+pub(crate) mod text;
 mod wxr;
 mod xml;
 

@@ -17,7 +17,10 @@ mod moderation_sql;
 mod following_sql;
 #[macro_use]
 mod import_sql;
+#[macro_use]
+mod feeds_sql;
 pub mod federation;
+pub mod feeds;
 pub mod following;
 pub mod import;
 pub mod inbound;
@@ -33,6 +36,7 @@ use async_trait::async_trait;
 use crate::domain::{Article, ArticleDraft, Comment, CommentDraft, ItemRef, Key, LocalActor, Upserted};
 
 pub use federation::FederationStore;
+pub use feeds::FeedStore;
 pub use following::FollowingStore;
 pub use import::ImportStore;
 pub use inbound::InboundStore;
@@ -92,10 +96,10 @@ pub struct Stats {
 /// [`FederationStore`], what the fediverse sends us in [`InboundStore`], what the admin decides
 /// about it (moderation, reports, blocks, the webhook queue) in [`ModerationStore`], the actors
 /// the site follows and their posts in [`FollowingStore`], a site's earlier discussions brought
-/// in by [`ImportStore`].
+/// in by [`ImportStore`], the feeds it polls in [`FeedStore`].
 #[async_trait]
 pub trait Store:
-    FederationStore + FollowingStore + ImportStore + InboundStore + ModerationStore + Send + Sync + 'static
+    FederationStore + FeedStore + FollowingStore + ImportStore + InboundStore + ModerationStore + Send + Sync + 'static
 {
     /// Applies the back-end's migrations.
     async fn migrate(&self) -> StoreResult<()>;

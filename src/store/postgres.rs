@@ -60,4 +60,5 @@ federation_store!(PgStore, sqlx::Postgres, OUTBOX_SQL);
 inbound_store!(PgStore, sqlx::Postgres);
 following_store!(PgStore, sqlx::Postgres);
 import_store!(PgStore, sqlx::Postgres);
+feeds_store!(PgStore, sqlx::Postgres);
 moderation_store!(PgStore, sqlx::Postgres, crate::store::moderation_sql::POSTGRES);

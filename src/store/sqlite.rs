@@ -106,4 +106,5 @@ federation_store!(SqliteStore, sqlx::Sqlite, OUTBOX_SQL);
 inbound_store!(SqliteStore, sqlx::Sqlite);
 following_store!(SqliteStore, sqlx::Sqlite);
 import_store!(SqliteStore, sqlx::Sqlite);
+feeds_store!(SqliteStore, sqlx::Sqlite);
 moderation_store!(SqliteStore, sqlx::Sqlite, crate::store::moderation_sql::SQLITE);

@@ -14,6 +14,7 @@ mod cache;
 mod cli;
 mod delivery;
 mod discovery;
+mod feeds;
 mod following;
 mod import;
 mod moderation;
