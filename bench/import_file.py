@@ -3,7 +3,7 @@
 --articles articles and --comments comments in all, in each exporter's shape.
 
 Comments are spread over the articles (a few draw many), nested (about half answer an earlier
-comment of the same article, up to any depth), and marked as real exports mark them: about 4%
+comment of the same article that is not spam, up to any depth), and marked as real exports mark them: about 4%
 deleted (trash), 2% spam, 2% unapproved. Names repeat, some with spaces and Cyrillic. The file is
 written as it is generated, so its size does not bound memory. Deterministic for a seed.
 
@@ -88,8 +88,9 @@ def wxr(out, rng, counts):
         for c in range(count):
             comment_id += 1
             parent = rng.choice(ids) if ids and rng.random() < 0.5 else 0
-            ids.append(comment_id)
             mark = marks(rng)
+            if mark != "spam":  # nobody answers spam: it was never shown
+                ids.append(comment_id)
             approved = {"trash": "trash", "spam": "spam", "held": "0", "ok": "1"}[mark]
             cwhen = when + timedelta(minutes=3 * c + 1)
             name = rng.choice(NAMES)
@@ -132,8 +133,9 @@ def disqus(out, rng, counts):
         post_id += 1
         ids = ids_by_thread.setdefault(a, [])
         parent = rng.choice(ids) if ids and rng.random() < 0.5 else None
-        ids.append(post_id)
         mark = marks(rng)
+        if mark != "spam":  # nobody answers spam: it was never shown
+            ids.append(post_id)
         name = rng.choice(NAMES)
         message = "".join(f"<p>{p}</p>" for p in comment_text(rng))
         parent_tag = f'    <parent dsq:id="{parent}" />\n' if parent else ""

@@ -1,7 +1,7 @@
 //! A feed entry as an article: key from its guid (id), title, link, content or summary, author,
 //! categories as hashtags, the enclosure image, published and updated dates.
 
-use feed_rs::model::{Entry, Feed as ParsedFeed};
+use feed_rs::model::{Entry, Feed as ParsedFeed, LinkTarget};
 use sha2::{Digest, Sha256};
 use url::Url;
 
@@ -38,13 +38,19 @@ fn plain(text: &str, max: usize) -> String {
     html::sanitize(text).excerpt(max)
 }
 
-fn link(entry: &Entry) -> Option<Url> {
-    let mut links = entry.links.iter();
+/// The page an entry is read on: its alternate link (not a link to its comments).
+pub fn link(entry: &Entry) -> Option<Url> {
+    let mut links = entry.links.iter().filter(|l| l.target.is_none());
     let alternate = links.clone().find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"));
     alternate
         .or_else(|| links.next())
         .and_then(|l| Url::parse(&l.href).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// The entry's own comment feed (`wfw:commentRss`), if it names one.
+pub fn comments_feed(entry: &Entry) -> Option<String> {
+    entry.links.iter().find(|l| l.target == Some(LinkTarget::CommentsFeed)).map(|l| l.href.clone())
 }
 
 fn image(entry: &Entry) -> Option<Image> {

@@ -5,6 +5,7 @@
 //! client (`federation::fetch`), with ETag and Last-Modified, following at most
 //! [`MAX_REDIRECTS`] redirects, each checked; errors back off, doubling the wait.
 
+mod comments;
 mod entry;
 
 use std::time::Duration;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::domain::Upserted;
+use crate::domain::{Key, Upserted};
 use crate::federation::fetch::{self, read_capped};
 use crate::startup::AppState;
 use crate::store::feeds::{Feed, NewFeed, Polled};
@@ -21,6 +22,9 @@ use crate::store::import::{ImportItem, ItemOutcome};
 /// The largest feed document read.
 pub const MAX_FEED_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_REDIRECTS: usize = 5;
+/// How many of a feed's newest items have their own comment feed read, when the feed names no
+/// site-wide one.
+const MAX_ITEM_COMMENT_FEEDS: usize = 10;
 /// The longest wait between polls of a failing feed.
 const MAX_BACKOFF: i64 = 24 * 3600;
 /// How long a poll may take before another process may claim the feed again.
@@ -39,16 +43,22 @@ fn header(response: &reqwest::Response, name: &str) -> Option<String> {
     response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
-async fn fetch(state: &AppState, feed: &Feed) -> Result<Fetched, String> {
+/// GETs a feed, sending `etag` and `last_modified` back when there are some.
+async fn fetch(
+    state: &AppState,
+    start: &str,
+    etag: Option<&str>,
+    last_modified: Option<&str>,
+) -> Result<Fetched, String> {
     let dev = state.config.dev;
-    let mut url = Url::parse(&feed.url).map_err(|e| format!("not a URL: {e}"))?;
+    let mut url = Url::parse(start).map_err(|e| format!("not a URL: {e}"))?;
     for _ in 0..=MAX_REDIRECTS {
         fetch::check_url(&url, dev).map_err(|e| e.to_string())?;
         let mut request = state.client.get(url.clone()).header("Accept", ACCEPT);
-        if let Some(etag) = &feed.etag {
+        if let Some(etag) = etag {
             request = request.header("If-None-Match", etag);
         }
-        if let Some(modified) = &feed.last_modified {
+        if let Some(modified) = last_modified {
             request = request.header("If-Modified-Since", modified);
         }
         let response = request.send().await.map_err(|e| format!("fetching {url}: {e}"))?;
@@ -74,7 +84,7 @@ async fn fetch(state: &AppState, feed: &Feed) -> Result<Fetched, String> {
             .ok_or_else(|| format!("{url} is larger than {} MiB", MAX_FEED_BYTES / (1024 * 1024)))?;
         return Ok(Fetched::Body { body, content_type, etag, last_modified, url });
     }
-    Err(format!("{} redirects more than {MAX_REDIRECTS} times", feed.url))
+    Err(format!("{start} redirects more than {MAX_REDIRECTS} times"))
 }
 
 /// When a feed that failed `failures` times in a row is polled next.
@@ -90,12 +100,32 @@ fn after(at: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
 /// Polls one feed now and records what happened; returns the record.
 pub async fn poll(state: &AppState, feed: &Feed) -> Polled {
     let at = Utc::now();
-    let result = match fetch(state, feed).await {
+    let result = match fetch(state, &feed.url, feed.etag.as_deref(), feed.last_modified.as_deref()).await {
         Err(error) => Err(error),
-        Ok(Fetched::NotModified) => Ok((None, None, 0)),
+        Ok(Fetched::NotModified) => Ok((None, None, 0, Vec::new())),
         Ok(Fetched::Body { body, content_type, etag, last_modified, url }) => {
-            store_items(state, feed, &body, &content_type, &url).await.map(|created| (etag, last_modified, created))
+            store_items(state, feed, &body, &content_type, &url)
+                .await
+                .map(|(created, comment_feeds)| (etag, last_modified, created, comment_feeds))
         }
+    };
+    // Then the comments: the site's comment feed, else each item's own.
+    let result = match result {
+        Ok((etag, last_modified, created, item_feeds)) => {
+            let first = feed.first_polled_at.is_none();
+            let read = match &feed.comments_url {
+                Some(url) => comments::poll(state, url, None, first).await,
+                None => {
+                    let mut read = Ok(());
+                    for (article, url) in item_feeds {
+                        read = read.and(comments::poll(state, &url, Some(&article), first).await);
+                    }
+                    read
+                }
+            };
+            read.map(|()| (etag, last_modified, created))
+        }
+        Err(error) => Err(error),
     };
     let polled = match result {
         Ok((etag, last_modified, new_items)) => Polled {
@@ -124,34 +154,47 @@ pub async fn poll(state: &AppState, feed: &Feed) -> Polled {
     polled
 }
 
-/// Parses the feed and stores its items; the number of articles created.
-async fn store_items(state: &AppState, feed: &Feed, body: &[u8], content_type: &str, url: &Url) -> Result<i64, String> {
-    let parsed = feed_rs::parser::parse(body).map_err(|e| {
+/// A feed document, or why it is none.
+fn parse(body: &[u8], content_type: &str, url: &Url) -> Result<feed_rs::model::Feed, String> {
+    feed_rs::parser::parse(body).map_err(|e| {
         if content_type.starts_with("text/html") {
             format!("{url} answered an HTML page ({content_type}), not RSS, Atom or JSON Feed")
         } else {
             format!("{url} is not RSS, Atom or JSON Feed: {e}")
         }
-    })?;
+    })
+}
+
+/// Parses the feed and stores its items: the number of articles created, and the comment feeds
+/// of the newest items (`wfw:commentRss`) with their articles' keys.
+async fn store_items(
+    state: &AppState,
+    feed: &Feed,
+    body: &[u8],
+    content_type: &str,
+    url: &Url,
+) -> Result<(i64, Vec<(Key, String)>), String> {
+    let parsed = parse(body, content_type, url)?;
     let fallback_author = entry::feed_author(&parsed, url);
     let mut items = Vec::new();
     for found in &parsed.entries {
         match entry::article(found, &fallback_author) {
-            Ok(item) => items.push(item),
+            Ok(item) => items.push((item, entry::comments_feed(found))),
             Err(why) => tracing::info!(feed = %feed.url, entry = %found.id, %why, "feed item skipped"),
         }
     }
     // Newest first: on the first poll, the newest `deliver_existing` are delivered.
-    items.sort_by_key(|item| std::cmp::Reverse(item.draft.published));
+    items.sort_by_key(|(item, _)| std::cmp::Reverse(item.draft.published));
     let first = feed.first_polled_at.is_none();
     let mut created = 0;
-    for (n, item) in items.into_iter().enumerate() {
-        if let Some(existing) =
-            state.store.article_key_by_url(item.draft.url.as_str()).await.map_err(|e| e.to_string())?
-        {
-            if existing != item.key {
-                continue; // the site published it already, under its own key
-            }
+    let mut comment_feeds = Vec::new();
+    for (n, (item, comments_feed)) in items.into_iter().enumerate() {
+        let existing = state.store.article_key_by_url(item.draft.url.as_str()).await.map_err(|e| e.to_string())?;
+        if let Some(comments_feed) = comments_feed.filter(|_| n < MAX_ITEM_COMMENT_FEEDS) {
+            comment_feeds.push((existing.clone().unwrap_or_else(|| item.key.clone()), comments_feed));
+        }
+        if existing.is_some_and(|key| key != item.key) {
+            continue; // the site published it already, under its own key
         }
         let deliver = !first || i64::try_from(n).unwrap_or(i64::MAX) < feed.deliver_existing;
         if deliver {
@@ -174,7 +217,7 @@ async fn store_items(state: &AppState, feed: &Feed, body: &[u8], content_type: &
             created += outcomes.iter().filter(|o| **o == ItemOutcome::Created).count() as i64;
         }
     }
-    Ok(created)
+    Ok((created, comment_feeds))
 }
 
 /// Adds the feeds of `THREADBRIDGE_FEEDS` that the store does not have (with the defaults).

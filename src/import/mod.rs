@@ -11,7 +11,7 @@ pub mod progress;
 pub mod source;
 pub(crate) mod text;
 mod wxr;
-mod xml;
+pub(crate) mod xml;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};

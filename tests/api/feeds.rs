@@ -25,6 +25,9 @@ struct Served {
     etag: String,
     /// The `If-None-Match` of every request of the feed.
     conditional: Vec<Option<String>>,
+    /// The comment feed (`/comments/`) and its media type.
+    comments: String,
+    comments_type: &'static str,
 }
 
 /// A site on loopback: `/feed/` (RSS with an ETag, 304 when it matches), `/page` (an HTML
@@ -50,6 +53,13 @@ impl Site {
             )
             .route("/loop", get(|| async { (HttpStatus::FOUND, [(header::LOCATION, "/loop")]) }))
             .route("/endless", get(endless))
+            .route(
+                "/comments/",
+                get(|State(served): State<Arc<Mutex<Served>>>| async move {
+                    let served = served.lock().expect("lock");
+                    ([(header::CONTENT_TYPE, served.comments_type)], served.comments.clone())
+                }),
+            )
             .with_state(served.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("addr"));
@@ -61,6 +71,12 @@ impl Site {
         let mut served = self.served.lock().expect("lock");
         served.rss = rss(items);
         served.etag = format!("\"v{}\"", served.rss.len());
+    }
+
+    fn serve_comments(&self, media_type: &'static str, document: String) {
+        let mut served = self.served.lock().expect("lock");
+        served.comments = document;
+        served.comments_type = media_type;
     }
 
     fn conditional(&self) -> Vec<Option<String>> {
@@ -305,7 +321,121 @@ async fn configured_feeds_are_polled_by_the_worker(backend: Backend) {
     assert_eq!(list["total"], 1, "{list}");
 }
 
+/// One comment of an Atom comment feed in WordPress's shape (`/comments/feed/atom/`): post 401,
+/// comment `id`, answering `answers` (the post's guid or a comment's id).
+fn atom_comment(id: u32, answers: &str, name: &str, minute: u32, text: &str) -> String {
+    format!(
+        "<entry>\n<title type=\"html\">Comment on Ferry timetable by {name}</title>\n\
+         <link rel=\"alternate\" href=\"https://gazette.example/401/#comment-{id}\" type=\"text/html\"/>\n\
+         <author><name>{name}</name></author>\n<id>https://gazette.example/?p=401#comment-{id}</id>\n\
+         <updated>2026-03-07T09:{minute:02}:00Z</updated>\n<published>2026-03-07T09:{minute:02}:00Z</published>\n\
+         <content type=\"html\"><![CDATA[<p>{text}</p>]]></content>\n\
+         <thr:in-reply-to ref=\"{answers}\" href=\"https://gazette.example/401/\" type=\"text/html\"/>\n</entry>\n"
+    )
+}
+
+fn atom_comments(entries: &[String]) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" \
+         xmlns:thr=\"http://purl.org/syndication/thread/1.0\" xml:lang=\"en-GB\">\n\
+         <title type=\"text\">Comments for Harbour Gazette</title>\n<id>https://gazette.example/comments/feed/atom/</id>\n\
+         <updated>2026-03-07T10:00:00Z</updated>\n{}</feed>\n",
+        entries.concat()
+    )
+}
+
+/// A site's comment feed (Atom, threaded with `thr:in-reply-to`) brings its comments under the
+/// right article and parent; the ones there at the first poll are not delivered, a later one is.
+async fn a_comment_feed_brings_threaded_comments(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, NO_WORKER).await else { return };
+    let peer = Peer::start().await;
+    peer.add_actor("alice", ActorOpts::default());
+    follow_site(&app, &peer, "alice").await;
+    let site = Site::start().await;
+    site.serve(&[Item { guid: "401", title: "Ferry timetable", day: 7, body: "Five crossings a day." }]);
+    let post = "https://gazette.example/?p=401";
+    let first = atom_comment(11, post, "Ingrid Solberg", 10, "Finally, an evening crossing.");
+    let second = atom_comment(12, "https://gazette.example/?p=401#comment-11", "Олег Петров", 20, "Only on weekdays.");
+    site.serve_comments("application/atom+xml", atom_comments(&[second.clone(), first.clone()]));
+    let (status, feed) = add_feed(
+        &app,
+        &json!({ "url": format!("{}/feed/", site.address), "comments_url": format!("{}/comments/", site.address) }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{feed}");
+    let id = feed["id"].as_i64().expect("id");
+    let polled = poll(&app, id).await;
+    assert_eq!(polled["last_error"], Value::Null, "{polled}");
+    let key = articles(&app).await[0].1.clone();
+    let thread = app.thread(&key).await;
+    let shape: Vec<(&str, Option<&str>, i64, &str)> = thread["comments"]
+        .as_array()
+        .expect("comments")
+        .iter()
+        .map(|c| (text(&c["id"]), c["parent"].as_str(), c["depth"].as_i64().unwrap_or(0), text(&c["author"]["name"])))
+        .collect();
+    assert_eq!(
+        shape,
+        [("wp-comment-11", None, 1, "Ingrid Solberg"), ("wp-comment-12", Some("wp-comment-11"), 2, "Олег Петров")]
+    );
+
+    let third = atom_comment(13, "https://gazette.example/?p=401#comment-12", "Marta K", 30, "Weekends too from May.");
+    site.serve_comments("application/atom+xml", atom_comments(&[third, second, first]));
+    poll(&app, id).await;
+    let thread = app.thread(&key).await;
+    let last = &thread["comments"][2];
+    assert_eq!(
+        (text(&last["id"]), &last["parent"], &last["depth"]),
+        ("wp-comment-13", &json!("wp-comment-12"), &json!(3))
+    );
+    let delivered = app.url(&format!("/articles/{key}/comments/wp-comment-13"));
+    peer.wait_for(|_| creates(&peer).contains(&delivered), Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let comment_creates: Vec<String> = creates(&peer).into_iter().filter(|c| c.contains("/comments/")).collect();
+    assert_eq!(comment_creates, [delivered], "the comments there at the first poll were not delivered");
+}
+
+/// Without a site-wide comment feed, each item's own (`wfw:commentRss`, RSS in WordPress's
+/// shape, which does not say what a comment answers) brings its comments under the article.
+async fn an_items_own_comment_feed_is_read(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, NO_WORKER).await else { return };
+    let site = Site::start().await;
+    let rss = rss(&[Item { guid: "501", title: "Quay repairs", day: 8, body: "Work starts Monday." }])
+        .replace("</guid>", &format!("</guid>\n<wfw:commentRss>{}/comments/</wfw:commentRss>", site.address));
+    let rss =
+        rss.replace("<rss version=\"2.0\"", "<rss version=\"2.0\" xmlns:wfw=\"http://wellformedweb.org/CommentAPI/\"");
+    {
+        let mut served = site.served.lock().expect("lock");
+        served.etag = "\"quay\"".into();
+        served.rss = rss;
+    }
+    site.serve_comments(
+        "application/rss+xml; charset=UTF-8",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
+         xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\n<channel>\n<title>Comments on: Quay repairs</title>\n\
+         <link>https://gazette.example/501/</link>\n<description>News</description>\n\
+         <item>\n<title>By: Ingrid Solberg</title>\n<link>https://gazette.example/501/#comment-71</link>\n\
+         <dc:creator><![CDATA[Ingrid Solberg]]></dc:creator>\n<pubDate>Sun, 08 Mar 2026 10:00:00 +0000</pubDate>\n\
+         <guid isPermaLink=\"false\">https://gazette.example/?p=501#comment-71</guid>\n\
+         <description><![CDATA[At last.]]></description>\n<content:encoded><![CDATA[<p>At last.</p>]]></content:encoded>\n</item>\n\
+         </channel>\n</rss>\n"
+            .to_string(),
+    );
+    let (_, feed) = add_feed(&app, &json!({ "url": format!("{}/feed/", site.address) })).await;
+    let polled = poll(&app, feed["id"].as_i64().expect("id")).await;
+    assert_eq!(polled["last_error"], Value::Null, "{polled}");
+    let key = articles(&app).await[0].1.clone();
+    let thread = app.thread(&key).await;
+    assert_eq!(thread["comments"].as_array().map(Vec::len), Some(1), "{thread}");
+    assert_eq!(
+        (text(&thread["comments"][0]["id"]), text(&thread["comments"][0]["content"])),
+        ("wp-comment-71", "<p>At last.</p>")
+    );
+}
+
 both_backends!(
+    a_comment_feed_brings_threaded_comments,
+    an_items_own_comment_feed_is_read,
     a_feed_brings_its_new_items_to_followers,
     a_broken_feed_says_why_and_backs_off,
     configured_feeds_are_polled_by_the_worker,
