@@ -21,6 +21,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use crate::domain::Key;
 use crate::store::import::{ImportItem, ItemOutcome};
 use crate::store::{Store, StoreResult};
 use source::{Progress, Source};
@@ -137,6 +138,14 @@ impl Summary {
         self.failed.is_none() && self.error_count == 0
     }
 
+    fn tally(&mut self, articles: bool) -> &mut Tally {
+        if articles {
+            &mut self.articles
+        } else {
+            &mut self.comments
+        }
+    }
+
     fn skip(&mut self, reason: &str) {
         *self.skipped.entry(reason.to_string()).or_default() += 1;
     }
@@ -187,7 +196,7 @@ pub struct Options {
 /// Items per transaction.
 const BATCH: usize = 500;
 /// Comments kept waiting for their parent (or article) to arrive later in the file.
-const MAX_WAITING: usize = 200_000;
+const MAX_WAITING: usize = 50_000;
 
 /// Imports `input` into `store`. A file error stops the import and is reported in the summary
 /// (`failed`); what was written before it stays. A store error is returned as such.
@@ -230,6 +239,7 @@ pub async fn run(
         summary: Summary::default(),
         waiting: HashMap::new(),
         waiting_count: 0,
+        same_as: HashMap::new(),
     };
     let mut batch: Vec<(ImportItem, u64)> = Vec::with_capacity(BATCH);
     loop {
@@ -276,11 +286,28 @@ struct Writer {
     /// By the (article, item) key they wait for; the item key is empty for the article itself.
     waiting: HashMap<(String, String), Vec<(ImportItem, u64)>>,
     waiting_count: usize,
+    /// Articles of the file that are the same page as one already stored: their key, and that
+    /// article's, which their comments go under.
+    same_as: HashMap<String, Key>,
 }
 
 impl Writer {
+    /// A comment of an article that is the same page as a stored one goes under that one.
+    fn redirect(&self, item: &mut ImportItem) -> bool {
+        if let ImportItem::Comment(comment) = item {
+            if let Some(target) = self.same_as.get(comment.article.as_str()) {
+                comment.article = target.clone();
+                return true;
+            }
+        }
+        false
+    }
+
     async fn write(&mut self, mut batch: Vec<(ImportItem, u64)>) -> StoreResult<()> {
         while !batch.is_empty() {
+            for (item, _) in &mut batch {
+                self.redirect(item);
+            }
             let items: Vec<ImportItem> = batch.iter().map(|(item, _)| item.clone()).collect();
             let outcomes = self.store.import_batch(self.site, &items).await?;
             let mut released = Vec::new();
@@ -296,16 +323,32 @@ impl Writer {
                         released.extend(children);
                     }
                 }
-                let tally = match &item {
-                    ImportItem::Article(_) => &mut self.summary.articles,
-                    ImportItem::Comment(_) => &mut self.summary.comments,
-                };
+                let is_article = matches!(item, ImportItem::Article(_));
                 match outcome {
-                    ItemOutcome::Created => tally.imported += 1,
-                    ItemOutcome::Updated => tally.updated += 1,
-                    ItemOutcome::Unchanged => tally.unchanged += 1,
+                    ItemOutcome::Created => self.summary.tally(is_article).imported += 1,
+                    ItemOutcome::Updated => self.summary.tally(is_article).updated += 1,
+                    ItemOutcome::Unchanged => self.summary.tally(is_article).unchanged += 1,
                     ItemOutcome::Skipped(reason) => self.summary.skip(&reason),
-                    ItemOutcome::NoArticle | ItemOutcome::NoParent => self.wait(item, line, &outcome),
+                    ItemOutcome::SameAs(target) => {
+                        self.summary.skip("an article already has its link (its comments go there)");
+                        if let ImportItem::Article(article) = &item {
+                            let waited_for = (article.key.as_str().to_string(), String::new());
+                            self.same_as.insert(article.key.as_str().to_string(), target);
+                            if let Some(children) = self.waiting.remove(&waited_for) {
+                                self.waiting_count -= children.len();
+                                released.extend(children);
+                            }
+                        }
+                    }
+                    ItemOutcome::NoArticle => {
+                        let mut item = item;
+                        if self.redirect(&mut item) {
+                            released.push((item, line));
+                        } else {
+                            self.wait(item, line, &ItemOutcome::NoArticle);
+                        }
+                    }
+                    ItemOutcome::NoParent => self.wait(item, line, &outcome),
                 }
             }
             batch = released;

@@ -57,6 +57,10 @@ pub enum ItemOutcome {
     Unchanged,
     /// Not stored, for the reason given (summarised by reason).
     Skipped(String),
+    /// An article whose link is already the link of the article with this key (the site's own,
+    /// or one imported from another source): it is not stored again, and its comments go
+    /// under that article.
+    SameAs(Key),
     /// A comment whose article is not stored (yet).
     NoArticle,
     /// A comment whose parent is not stored (yet).

@@ -36,13 +36,26 @@ macro_rules! import_store {
                 item: &ImportedArticle,
                 batch: &mut Batch,
             ) -> StoreResult<ItemOutcome> {
+                let draft = &item.draft;
+                let existing = article_in(tx, &item.key).await?;
+                if existing.is_none() {
+                    let same_page = sqlx::query(
+                        "SELECT key FROM articles WHERE url = $1 AND remote_ap_id IS NULL AND deleted_at IS NULL \
+                         ORDER BY id LIMIT 1",
+                    )
+                    .bind(draft.url.as_str())
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                    if let Some(row) = same_page {
+                        return Ok(ItemOutcome::SameAs(Key::from_store(row.try_get("key")?)));
+                    }
+                }
                 let author = if item.by_site {
                     actor_by_id(tx, site_actor_id).await?
                 } else {
                     ensure_person(tx, &item.draft.author).await?
                 };
-                let draft = &item.draft;
-                match article_in(tx, &item.key).await? {
+                match existing {
                     Some(stored) if stored.followed.is_some() => Ok(skipped("a followed article has its key")),
                     Some(stored) if stored.deleted_at.is_some() => Ok(skipped("its article was deleted here")),
                     Some(stored) => {

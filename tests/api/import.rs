@@ -286,7 +286,38 @@ async fn bad_files_are_refused_at_their_place(backend: Backend) {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// A WordPress site that used Disqus: the posts come from the WXR, the comments from Disqus.
+/// The Disqus thread of a post (the same link) is that post: its comments join the post's
+/// thread instead of making a second article of the same page; again, nothing changes.
+async fn a_disqus_thread_of_a_stored_article_joins_it(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let (status, _) = import(&app, "", fixture("wordpress.xml")).await;
+    assert_eq!(status, StatusCode::OK);
+    for round in ["first", "again"] {
+        let (status, summary) = import(&app, "", fixture("disqus.xml")).await;
+        assert_eq!(status, StatusCode::OK, "{summary}");
+        assert_eq!(summary["articles"], json!({ "imported": 0, "updated": 0, "unchanged": 0 }), "{round}: {summary}");
+        assert_eq!(
+            summary["skipped"]["an article already has its link (its comments go there)"], 1,
+            "{round}: {summary}"
+        );
+        let expected = if round == "first" {
+            json!({ "imported": 5, "updated": 0, "unchanged": 0 })
+        } else {
+            json!({ "imported": 0, "updated": 0, "unchanged": 5 })
+        };
+        assert_eq!(summary["comments"], expected, "{round}: {summary}");
+    }
+    let thread = app.thread("wp-41").await;
+    let ids: Vec<&str> = thread["comments"].as_array().expect("comments").iter().map(|c| text(&c["id"])).collect();
+    assert_eq!(ids.len(), 11, "{ids:?}");
+    assert!(ids.contains(&"disqus-2261340377") && ids.contains(&"wp-comment-503"), "{ids:?}");
+    let (_, list) = app.admin_get("/api/admin/articles").await;
+    assert_eq!(list["total"], 2, "no second article for the same page: {list}");
+}
+
 both_backends!(
+    a_disqus_thread_of_a_stored_article_joins_it,
     a_wordpress_export_comes_in_as_it_was,
     a_disqus_export_keeps_its_tree,
     a_json_discussion_keeps_its_shape,
