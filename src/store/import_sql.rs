@@ -17,13 +17,52 @@ macro_rules! import_store {
                 ImportItem, ImportStore, ImportedArticle, ImportedComment, ImportedStatus, ItemOutcome,
             };
 
+            /// A comment as stored, as far as an import compares it.
+            struct Stored {
+                id: i64,
+                local: bool,
+                status: Status,
+                content: String,
+                published: chrono::DateTime<Utc>,
+                parent_id: Option<i64>,
+            }
+
             /// What one batch has looked up already: article ids by key, actor ids by site
-            /// username, and the articles whose threads changed.
+            /// username, the stored comments that have the keys of the batch's comments (read
+            /// at once, by (article id, key)), and the articles whose threads changed.
             #[derive(Default)]
             struct Batch {
                 articles: HashMap<String, i64>,
                 people: HashMap<String, i64>,
+                comments: HashMap<(i64, String), Stored>,
                 touched: HashSet<i64>,
+            }
+
+            /// Reads every stored comment that has one of `keys`, in one query.
+            async fn stored_comments(tx: &mut Tx, keys: &[&str], batch: &mut Batch) -> StoreResult<()> {
+                if keys.is_empty() {
+                    return Ok(());
+                }
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT id, article_id, key, origin, status, content, published, parent_id FROM comments WHERE key IN (",
+                );
+                let mut list = query.separated(", ");
+                for key in keys {
+                    list.push_bind(key.to_string());
+                }
+                query.push(")");
+                for row in query.build().fetch_all(&mut **tx).await? {
+                    let stored = Stored {
+                        id: row.try_get("id")?,
+                        local: row.try_get::<String, _>("origin")? == "local",
+                        status: Status::parse(&row.try_get::<String, _>("status")?),
+                        content: row.try_get("content")?,
+                        published: row.try_get("published")?,
+                        parent_id: row.try_get("parent_id")?,
+                    };
+                    batch.comments.insert((row.try_get("article_id")?, row.try_get("key")?), stored);
+                }
+                Ok(())
             }
 
             fn skipped(reason: &str) -> ItemOutcome {
@@ -146,17 +185,20 @@ macro_rules! import_store {
                 };
                 let parent_id: Option<i64> = match &item.parent {
                     None => None,
-                    Some(parent) => {
-                        let found = sqlx::query("SELECT id FROM comments WHERE article_id = $1 AND key = $2")
-                            .bind(article_id)
-                            .bind(parent.as_str())
-                            .fetch_optional(&mut **tx)
-                            .await?;
-                        match found {
-                            Some(row) => Some(row.try_get("id")?),
-                            None => return Ok(ItemOutcome::NoParent),
+                    Some(parent) => match batch.comments.get(&(article_id, parent.as_str().to_string())) {
+                        Some(stored) => Some(stored.id),
+                        None => {
+                            let found = sqlx::query("SELECT id FROM comments WHERE article_id = $1 AND key = $2")
+                                .bind(article_id)
+                                .bind(parent.as_str())
+                                .fetch_optional(&mut **tx)
+                                .await?;
+                            match found {
+                                Some(row) => Some(row.try_get("id")?),
+                                None => return Ok(ItemOutcome::NoParent),
+                            }
                         }
-                    }
+                    },
                 };
                 let (status, content) = match item.status {
                     ImportedStatus::Visible => (Status::Visible, item.content.as_str()),
@@ -164,33 +206,20 @@ macro_rules! import_store {
                     ImportedStatus::Deleted => (Status::Deleted, ""),
                 };
                 let deleted_at = (status == Status::Deleted).then(Utc::now);
-                let existing = sqlx::query(
-                    "SELECT id, origin, status, content, published, parent_id FROM comments \
-                     WHERE article_id = $1 AND key = $2",
-                )
-                .bind(article_id)
-                .bind(item.key.as_str())
-                .fetch_optional(&mut **tx)
-                .await?;
-                if let Some(row) = existing {
-                    if row.try_get::<String, _>("origin")? != "local" {
+                let key = (article_id, item.key.as_str().to_string());
+                if let Some(stored) = batch.comments.get_mut(&key) {
+                    if !stored.local {
                         return Ok(skipped("a federated reply has its key"));
                     }
-                    if row.try_get::<Option<i64>, _>("parent_id")? != parent_id {
+                    if stored.parent_id != parent_id {
                         return Ok(skipped("it answers another item than when it was first stored"));
                     }
-                    let stored_status = Status::parse(&row.try_get::<String, _>("status")?);
-                    if stored_status == Status::Deleted && status != Status::Deleted {
+                    if stored.status == Status::Deleted && status != Status::Deleted {
                         return Ok(skipped("it was deleted here"));
                     }
-                    let published: chrono::DateTime<Utc> = row.try_get("published")?;
-                    if stored_status == status
-                        && row.try_get::<String, _>("content")? == content
-                        && published == item.published
-                    {
+                    if stored.status == status && stored.content == content && stored.published == item.published {
                         return Ok(ItemOutcome::Unchanged);
                     }
-                    let id: i64 = row.try_get("id")?;
                     sqlx::query(
                         "UPDATE comments SET status = $1, content = $2, published = $3, updated = $4, \
                          deleted_at = COALESCE(deleted_at, $5) WHERE id = $6",
@@ -200,9 +229,10 @@ macro_rules! import_store {
                     .bind(item.published)
                     .bind(Utc::now())
                     .bind(deleted_at)
-                    .bind(id)
+                    .bind(stored.id)
                     .execute(&mut **tx)
                     .await?;
+                    (stored.status, stored.content, stored.published) = (status, content.to_string(), item.published);
                     batch.touched.insert(article_id);
                     return Ok(ItemOutcome::Updated);
                 }
@@ -210,9 +240,9 @@ macro_rules! import_store {
                     Some(author) => person_id(tx, author, batch).await?,
                     None => site_actor_id,
                 };
-                sqlx::query(
+                let id: i64 = sqlx::query(
                     "INSERT INTO comments (article_id, key, parent_id, origin, status, author_id, content, \
-                     published, deleted_at, created_at) VALUES ($1, $2, $3, 'local', $4, $5, $6, $7, $8, $9)",
+                     published, deleted_at, created_at) VALUES ($1, $2, $3, 'local', $4, $5, $6, $7, $8, $9) RETURNING id",
                 )
                 .bind(article_id)
                 .bind(item.key.as_str())
@@ -223,8 +253,11 @@ macro_rules! import_store {
                 .bind(item.published)
                 .bind(deleted_at)
                 .bind(Utc::now())
-                .execute(&mut **tx)
-                .await?;
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("id")?;
+                let stored = Stored { id, local: true, status, content: content.to_string(), published: item.published, parent_id };
+                batch.comments.insert(key, stored);
                 batch.touched.insert(article_id);
                 Ok(ItemOutcome::Created)
             }
@@ -236,6 +269,14 @@ macro_rules! import_store {
             ) -> StoreResult<Vec<ItemOutcome>> {
                 let mut tx = store.begin_write().await?;
                 let mut batch = Batch::default();
+                let keys: Vec<&str> = items
+                    .iter()
+                    .filter_map(|item| match item {
+                        ImportItem::Comment(comment) => Some(comment.key.as_str()),
+                        ImportItem::Article(_) => None,
+                    })
+                    .collect();
+                stored_comments(&mut tx, &keys, &mut batch).await?;
                 let mut outcomes = Vec::with_capacity(items.len());
                 for item in items {
                     outcomes.push(match item {

@@ -234,6 +234,21 @@ async fn a_json_discussion_keeps_its_shape(backend: Backend) {
         thread["article"]["content"],
         "<p>The council voted seven to four for the new fees.</p><p>Fishing boats are exempt until 2018.</p>"
     );
+
+    // The source changed: a comment edited, one deleted since. Those two are updated.
+    let edited = String::from_utf8(fixture("discussion.json"))
+        .expect("utf-8")
+        .replace("Seven to four. Who voted against?", "Seven to four. Who voted against it?")
+        .replace(
+            "\"published\": \"2016-03-14T19:25:00+01:00\", \"text\"",
+            "\"published\": \"2016-03-14T19:25:00+01:00\", \"deleted\": true, \"text\"",
+        );
+    let (status, summary) = import(&app, "", edited.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    assert_eq!(summary["comments"], json!({ "imported": 0, "updated": 2, "unchanged": 6 }), "{summary}");
+    let thread = app.thread("harbour-fees-2016").await;
+    assert_eq!(thread["comments"][0]["content"], "<p>Seven to four. Who voted against it?</p>");
+    assert_eq!((&thread["comments"][5]["status"], &thread["comments"][5]["content"]), (&json!("deleted"), &json!("")));
 }
 
 /// Bad files: each answer names the place, stores nothing past it, and a fixed file finishes
