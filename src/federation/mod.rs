@@ -21,3 +21,4 @@ pub mod signatures;
 pub mod urls;
 pub mod verify;
 pub mod wellknown;
+pub mod wire;

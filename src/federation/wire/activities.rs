@@ -1,0 +1,173 @@
+//! Activities as they arrive, by type: one struct read once, its [`ActivityKind`] from `type`
+//! (the names are activitypub_federation's `kinds`, and Pleroma's `EmojiReact`), and its
+//! `object` as whatever it is: an id, an activity (Undo, Accept, an Announce of Lemmy's), an
+//! object (Create, Update, an Announce of a post), an actor (Update of a profile), or several
+//! ids (Flag).
+
+use activitypub_federation::kinds::activity::{
+    AcceptType, AnnounceType, BlockType, CreateType, DeleteType, DislikeType, FlagType, FollowType, LikeType, MoveType,
+    RejectType, UndoType, UpdateType,
+};
+use activitypub_federation::protocol::helpers::{deserialize_one_or_many, deserialize_skip_error};
+use serde::Deserialize;
+use url::Url;
+
+use super::actors::Actor;
+use super::objects::{Link, Object, Tag};
+use super::values::{Id, OneOrMany, Ref, Types};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityKind {
+    Create,
+    Update,
+    Delete,
+    Undo,
+    Follow,
+    Accept,
+    Reject,
+    Like,
+    Dislike,
+    EmojiReact,
+    Announce,
+    Flag,
+    Move,
+    Block,
+}
+
+impl ActivityKind {
+    /// The kind among `types`, if it is one this service reads.
+    pub fn of(types: &Types) -> Option<ActivityKind> {
+        let known = [
+            (CreateType::Create.to_string(), ActivityKind::Create),
+            (UpdateType::Update.to_string(), ActivityKind::Update),
+            (DeleteType::Delete.to_string(), ActivityKind::Delete),
+            (UndoType::Undo.to_string(), ActivityKind::Undo),
+            (FollowType::Follow.to_string(), ActivityKind::Follow),
+            (AcceptType::Accept.to_string(), ActivityKind::Accept),
+            (RejectType::Reject.to_string(), ActivityKind::Reject),
+            (LikeType::Like.to_string(), ActivityKind::Like),
+            (DislikeType::Dislike.to_string(), ActivityKind::Dislike),
+            ("EmojiReact".to_string(), ActivityKind::EmojiReact),
+            (AnnounceType::Announce.to_string(), ActivityKind::Announce),
+            (FlagType::Flag.to_string(), ActivityKind::Flag),
+            (MoveType::Move.to_string(), ActivityKind::Move),
+            (BlockType::Block.to_string(), ActivityKind::Block),
+        ];
+        known.into_iter().find(|(name, _)| types.is(name)).map(|(_, kind)| kind)
+    }
+}
+
+/// What an activity's `object` (or a collection's item) is.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Payload {
+    Id(Id),
+    Activity(Box<Activity>),
+    Actor(Box<Actor>),
+    Object(Box<Object>),
+    Many(Vec<Payload>),
+}
+
+impl Payload {
+    /// The id of what it names (None for several).
+    pub fn id(&self) -> Option<&Id> {
+        match self {
+            Payload::Id(id) => Some(id),
+            Payload::Activity(activity) => activity.id.as_ref(),
+            Payload::Actor(actor) => Some(&actor.id),
+            Payload::Object(object) => Some(&object.id),
+            Payload::Many(_) => None,
+        }
+    }
+}
+
+/// The fields as read, before the type is checked.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Raw {
+    #[serde(default)]
+    id: Option<Id>,
+    #[serde(rename = "type")]
+    types: Types,
+    actor: Ref<Link>,
+    #[serde(default)]
+    object: Option<Payload>,
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    target: Option<Ref<Link>>,
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    content: Option<String>,
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    tag: OneOrMany<Tag>,
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    published: Option<String>,
+    #[serde(default, deserialize_with = "deserialize_one_or_many")]
+    to: Vec<Url>,
+    #[serde(default, deserialize_with = "deserialize_one_or_many")]
+    cc: Vec<Url>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "Raw")]
+pub struct Activity {
+    /// Strict when present; GoToSocial sends its Deletes without one.
+    pub id: Option<Id>,
+    pub kind: ActivityKind,
+    pub actor: Ref<Link>,
+    pub object: Option<Payload>,
+    /// Move's new account, Add and Remove's collection.
+    pub target: Option<Ref<Link>>,
+    /// A reaction's emoji (Like of Misskey, EmojiReact), a report's comment (Flag).
+    pub content: Option<String>,
+    pub tag: OneOrMany<Tag>,
+    pub published: Option<String>,
+    pub to: Vec<Url>,
+    pub cc: Vec<Url>,
+}
+
+impl TryFrom<Raw> for Activity {
+    type Error = String;
+
+    fn try_from(raw: Raw) -> Result<Activity, String> {
+        let kind = ActivityKind::of(&raw.types)
+            .ok_or_else(|| format!("'{}' is not an activity this service reads", raw.types.0.join(", ")))?;
+        let needs_object = !matches!(kind, ActivityKind::Flag);
+        if needs_object && raw.object.is_none() {
+            return Err(format!("a {kind:?} without an object"));
+        }
+        Ok(Activity {
+            id: raw.id,
+            kind,
+            actor: raw.actor,
+            object: raw.object,
+            target: raw.target,
+            content: raw.content,
+            tag: raw.tag,
+            published: raw.published,
+            to: raw.to,
+            cc: raw.cc,
+        })
+    }
+}
+
+impl Activity {
+    /// The id of the actor who sent it.
+    pub fn actor_id(&self) -> &Id {
+        self.actor.id()
+    }
+
+    /// The object, when it is one (not an id, an activity or an actor).
+    pub fn object(&self) -> Option<&Object> {
+        match &self.object {
+            Some(Payload::Object(object)) => Some(object),
+            _ => None,
+        }
+    }
+
+    /// The activity inside (Undo's, Accept's, an Announce of Lemmy's).
+    pub fn inner(&self) -> Option<&Activity> {
+        match &self.object {
+            Some(Payload::Activity(activity)) => Some(activity),
+            _ => None,
+        }
+    }
+}

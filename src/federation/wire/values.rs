@@ -1,0 +1,197 @@
+//! The value shapes real servers differ on, each read one way: an id that must be an absolute
+//! http(s) URL ([`Id`]), one value or an array ([`OneOrMany`]), an id or the object itself
+//! ([`Ref`]), `type` as a string or an array ([`Types`]), and text from `content` or
+//! `contentMap` ([`text`]). Audiences (`to`, `cc`) use activitypub_federation's own
+//! `deserialize_one_or_many`, which also reads `Public` and `as:Public`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+/// An ActivityPub id: an absolute `http` or `https` URL with a host. Anything else (a blank
+/// node, `urn:`, a relative path) is refused when the document is read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Id(Url);
+
+impl Id {
+    pub fn parse(raw: &str) -> Result<Id, String> {
+        let url = Url::parse(raw).map_err(|e| format!("'{raw}' is not an absolute URL ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(format!("'{raw}' is not an http(s) URL with a host"));
+        }
+        Ok(Id(url))
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Id, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Id::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One value or an array of them, read as a list (an absent field is an empty list with
+/// `#[serde(default)]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneOrMany<T>(pub Vec<T>);
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany(Vec::new())
+    }
+}
+
+impl<T> OneOrMany<T> {
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+
+    pub fn first(&self) -> Option<&T> {
+        self.0.first()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<OneOrMany<T>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Shape<T> {
+            Many(Vec<T>),
+            One(T),
+        }
+        Ok(match Option::<Shape<T>>::deserialize(deserializer)? {
+            None => OneOrMany(Vec::new()),
+            Some(Shape::Many(many)) => OneOrMany(many),
+            Some(Shape::One(one)) => OneOrMany(vec![one]),
+        })
+    }
+}
+
+/// A reference: the id alone, or the object embedded (Lemmy and Mastodon embed what another
+/// server only names).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Ref<T> {
+    Id(Id),
+    Object(Box<T>),
+}
+
+/// Whatever has an id.
+pub trait HasId {
+    fn id(&self) -> &Id;
+}
+
+impl<T: HasId> Ref<T> {
+    pub fn id(&self) -> &Id {
+        match self {
+            Ref::Id(id) => id,
+            Ref::Object(object) => object.id(),
+        }
+    }
+
+    pub fn object(&self) -> Option<&T> {
+        match self {
+            Ref::Id(_) => None,
+            Ref::Object(object) => Some(object),
+        }
+    }
+}
+
+/// `type` as one string or an array of them (`["Note", "misskey:Note"]`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Types(pub Vec<String>);
+
+impl Types {
+    /// True when one of the types is `kind` (with or without the `as:` prefix).
+    pub fn is(&self, kind: &str) -> bool {
+        self.0.iter().any(|t| t == kind || t.strip_prefix("as:") == Some(kind))
+    }
+
+    /// The first type this service knows among `known`, if any.
+    pub fn known<'k>(&self, known: &[&'k str]) -> Option<&'k str> {
+        known.iter().copied().find(|k| self.is(k))
+    }
+}
+
+impl<'de> Deserialize<'de> for Types {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Types, D::Error> {
+        Ok(Types(OneOrMany::<String>::deserialize(deserializer)?.0))
+    }
+}
+
+/// The text of a field with its language map: `content` when given, else the first entry of
+/// `contentMap` (GoToSocial and some others send only the map), preferring `language`.
+pub fn text(plain: Option<&String>, map: &BTreeMap<String, String>, language: Option<&str>) -> Option<String> {
+    plain.cloned().or_else(|| language.and_then(|l| map.get(l).cloned())).or_else(|| map.values().next().cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Thing {
+        id: Id,
+    }
+
+    impl HasId for Thing {
+        fn id(&self) -> &Id {
+            &self.id
+        }
+    }
+
+    #[test]
+    fn ids_are_absolute_http_urls() {
+        assert!(serde_json::from_value::<Id>(json!("https://a.example/notes/1")).is_ok());
+        for bad in ["_:b0", "urn:uuid:1", "/notes/1", "ftp://a.example/x", "https://"] {
+            assert!(serde_json::from_value::<Id>(json!(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn one_or_many_and_types_read_either_shape() {
+        let one: OneOrMany<Id> = serde_json::from_value(json!("https://a.example/1")).expect("one");
+        let many: OneOrMany<Id> =
+            serde_json::from_value(json!(["https://a.example/1", "https://a.example/2"])).expect("many");
+        assert_eq!((one.0.len(), many.0.len()), (1, 2));
+        let types: Types = serde_json::from_value(json!(["as:Note", "misskey:Note"])).expect("types");
+        assert!(types.is("Note") && !types.is("Article"));
+        assert_eq!(types.known(&["Article", "Note"]), Some("Note"));
+        assert!(serde_json::from_value::<Types>(json!("Note")).expect("one").is("Note"));
+    }
+
+    #[test]
+    fn a_reference_is_an_id_or_the_object() {
+        let by_id: Ref<Thing> = serde_json::from_value(json!("https://a.example/1")).expect("id");
+        let embedded: Ref<Thing> =
+            serde_json::from_value(json!({ "id": "https://a.example/1", "x": 1 })).expect("object");
+        assert_eq!(by_id.id(), embedded.id());
+        assert!(by_id.object().is_none() && embedded.object().is_some());
+        assert!(serde_json::from_value::<Ref<Thing>>(json!({ "id": "urn:x" })).is_err());
+    }
+
+    #[test]
+    fn content_map_stands_in_for_content() {
+        let map = BTreeMap::from([("de".to_string(), "Hallo".to_string()), ("en".to_string(), "Hello".to_string())]);
+        assert_eq!(text(None, &map, Some("en")).as_deref(), Some("Hello"));
+        assert_eq!(text(None, &map, None).as_deref(), Some("Hallo"));
+        assert_eq!(text(Some(&"Hi".to_string()), &map, Some("en")).as_deref(), Some("Hi"));
+    }
+}
