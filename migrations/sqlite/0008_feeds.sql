@@ -12,6 +12,9 @@ CREATE TABLE feeds (
     -- Validators of the last answer, sent back on the next poll.
     etag              TEXT,
     last_modified     TEXT,
+    -- The same for the comment feed.
+    comments_etag     TEXT,
+    comments_last_modified TEXT,
     -- NULL until a poll succeeded: the first one treats every item as existing.
     first_polled_at   TEXT,
     last_polled_at    TEXT,

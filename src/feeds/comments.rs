@@ -94,11 +94,23 @@ fn found(entry: &Entry, refs: &HashMap<String, String>) -> Option<Found> {
     })
 }
 
-/// Reads one comment feed and stores what is new; `article` is the item's key for an item's own
-/// feed (None: each entry's link names its article).
-pub async fn poll(state: &AppState, url: &str, article: Option<&Key>, first: bool) -> Result<(), String> {
-    let Fetched::Body { body, content_type, url, .. } = fetch(state, url, None, None).await? else {
-        return Ok(());
+/// The validators of a comment feed's last answer: its ETag and Last-Modified.
+pub type Validators = (Option<String>, Option<String>);
+
+/// Reads one comment feed (sending back `validators`) and stores what is new; `article` is the
+/// item's key for an item's own feed (None: each entry's link names its article). Answers the
+/// new validators (None when unchanged).
+pub async fn poll(
+    state: &AppState,
+    url: &str,
+    validators: (Option<&str>, Option<&str>),
+    article: Option<&Key>,
+    first: bool,
+) -> Result<Validators, String> {
+    let Fetched::Body { body, content_type, url, etag, last_modified } =
+        fetch(state, url, validators.0, validators.1).await?
+    else {
+        return Ok((None, None));
     };
     let parsed = parse(&body, &content_type, &url).map_err(|e| format!("comments: {e}"))?;
     let refs = replies_to(&body);
@@ -117,7 +129,7 @@ pub async fn poll(state: &AppState, url: &str, article: Option<&Key>, first: boo
         };
         store(state, article, comment, parent, first).await?;
     }
-    Ok(())
+    Ok((etag, last_modified))
 }
 
 /// The comment a `thr:in-reply-to` names, or None when it names the article (by its page or

@@ -114,24 +114,29 @@ pub async fn poll(state: &AppState, feed: &Feed) -> Polled {
         Ok((etag, last_modified, created, item_feeds)) => {
             let first = feed.first_polled_at.is_none();
             let read = match &feed.comments_url {
-                Some(url) => comments::poll(state, url, None, first).await,
+                Some(url) => {
+                    let validators = (feed.comments_etag.as_deref(), feed.comments_last_modified.as_deref());
+                    comments::poll(state, url, validators, None, first).await
+                }
                 None => {
-                    let mut read = Ok(());
+                    let mut read = Ok((None, None));
                     for (article, url) in item_feeds {
-                        read = read.and(comments::poll(state, &url, Some(&article), first).await);
+                        read = read.and(comments::poll(state, &url, (None, None), Some(&article), first).await);
                     }
-                    read
+                    read.map(|_| (None, None))
                 }
             };
-            read.map(|()| (etag, last_modified, created))
+            read.map(|comments| (etag, last_modified, created, comments))
         }
         Err(error) => Err(error),
     };
     let polled = match result {
-        Ok((etag, last_modified, new_items)) => Polled {
+        Ok((etag, last_modified, new_items, (comments_etag, comments_last_modified))) => Polled {
             at,
             etag,
             last_modified,
+            comments_etag,
+            comments_last_modified,
             error: None,
             next_poll_at: after(at, backoff(feed.interval_seconds, 0)),
             new_items,
@@ -142,6 +147,8 @@ pub async fn poll(state: &AppState, feed: &Feed) -> Polled {
                 at,
                 etag: None,
                 last_modified: None,
+                comments_etag: None,
+                comments_last_modified: None,
                 error: Some(error),
                 next_poll_at: after(at, backoff(feed.interval_seconds, feed.failures + 1)),
                 new_items: 0,

@@ -25,6 +25,8 @@ pub struct Feed {
     pub deliver_existing: i64,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    pub comments_etag: Option<String>,
+    pub comments_last_modified: Option<String>,
     pub first_polled_at: Option<DateTime<Utc>>,
     pub last_polled_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
@@ -41,6 +43,9 @@ pub struct Polled {
     /// Validators to send next time (None: keep the stored ones, as after a 304).
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// The comment feed's validators (None: keep the stored ones).
+    pub comments_etag: Option<String>,
+    pub comments_last_modified: Option<String>,
     /// None when the poll succeeded.
     pub error: Option<String>,
     pub next_poll_at: DateTime<Utc>,

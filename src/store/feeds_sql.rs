@@ -19,7 +19,7 @@ macro_rules! feeds_store {
             macro_rules! select_feed {
                 () => {
                     "SELECT id, url, comments_url, interval_seconds, deliver_existing, etag, last_modified, \
-                     first_polled_at, last_polled_at, last_error, failures, next_poll_at, items, created_at FROM feeds "
+                     comments_etag, comments_last_modified, first_polled_at, last_polled_at, last_error, failures, next_poll_at, items, created_at FROM feeds "
                 };
             }
 
@@ -32,6 +32,8 @@ macro_rules! feeds_store {
                     deliver_existing: row.try_get("deliver_existing")?,
                     etag: row.try_get("etag")?,
                     last_modified: row.try_get("last_modified")?,
+                    comments_etag: row.try_get("comments_etag")?,
+                    comments_last_modified: row.try_get("comments_last_modified")?,
                     first_polled_at: row.try_get("first_polled_at")?,
                     last_polled_at: row.try_get("last_polled_at")?,
                     last_error: row.try_get("last_error")?,
@@ -127,7 +129,9 @@ macro_rules! feeds_store {
                             sqlx::query(
                                 "UPDATE feeds SET etag = COALESCE($1, etag), last_modified = COALESCE($2, last_modified), \
                                  first_polled_at = COALESCE(first_polled_at, $3), last_polled_at = $3, last_error = NULL, \
-                                 failures = 0, next_poll_at = $4, items = items + $5 WHERE id = $6",
+                                 failures = 0, next_poll_at = $4, items = items + $5, \
+                                 comments_etag = COALESCE($7, comments_etag), \
+                                 comments_last_modified = COALESCE($8, comments_last_modified) WHERE id = $6",
                             )
                             .bind(&polled.etag)
                             .bind(&polled.last_modified)
@@ -135,6 +139,8 @@ macro_rules! feeds_store {
                             .bind(polled.next_poll_at)
                             .bind(polled.new_items)
                             .bind(id)
+                            .bind(&polled.comments_etag)
+                            .bind(&polled.comments_last_modified)
                             .execute(&mut *tx)
                             .await?;
                         }

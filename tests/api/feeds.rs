@@ -28,6 +28,8 @@ struct Served {
     /// The comment feed (`/comments/`) and its media type.
     comments: String,
     comments_type: &'static str,
+    /// The `If-None-Match` of every request of the comment feed.
+    comments_conditional: Vec<Option<String>>,
 }
 
 /// A site on loopback: `/feed/` (RSS with an ETag, 304 when it matches), `/page` (an HTML
@@ -53,13 +55,7 @@ impl Site {
             )
             .route("/loop", get(|| async { (HttpStatus::FOUND, [(header::LOCATION, "/loop")]) }))
             .route("/endless", get(endless))
-            .route(
-                "/comments/",
-                get(|State(served): State<Arc<Mutex<Served>>>| async move {
-                    let served = served.lock().expect("lock");
-                    ([(header::CONTENT_TYPE, served.comments_type)], served.comments.clone())
-                }),
-            )
+            .route("/comments/", get(comments))
             .with_state(served.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("addr"));
@@ -95,6 +91,19 @@ async fn feed(State(served): State<Arc<Mutex<Served>>>, headers: HeaderMap) -> R
         [(header::CONTENT_TYPE, "application/rss+xml; charset=UTF-8"), (header::ETAG, served.etag.as_str())],
         served.rss.clone(),
     )
+        .into_response()
+}
+
+/// The comment feed, with an ETag of its length; 304 when it matches.
+async fn comments(State(served): State<Arc<Mutex<Served>>>, headers: HeaderMap) -> Response {
+    let mut served = served.lock().expect("lock");
+    let asked = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string);
+    served.comments_conditional.push(asked.clone());
+    let etag = format!("\"c{}\"", served.comments.len());
+    if asked.as_deref() == Some(etag.as_str()) {
+        return HttpStatus::NOT_MODIFIED.into_response();
+    }
+    ([(header::CONTENT_TYPE, served.comments_type.to_string()), (header::ETAG, etag)], served.comments.clone())
         .into_response()
 }
 
@@ -393,6 +402,14 @@ async fn a_comment_feed_brings_threaded_comments(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let comment_creates: Vec<String> = creates(&peer).into_iter().filter(|c| c.contains("/comments/")).collect();
     assert_eq!(comment_creates, [delivered], "the comments there at the first poll were not delivered");
+
+    // Unchanged: the comment feed is asked with its ETag too.
+    let polled = poll(&app, id).await;
+    assert_eq!(polled["last_error"], Value::Null, "{polled}");
+    let asked = site.served.lock().expect("lock").comments_conditional.clone();
+    assert_eq!(asked.first(), Some(&None), "the first poll is unconditional");
+    assert!(asked.last().is_some_and(|e| e.as_deref().is_some_and(|e| e.starts_with("\"c"))), "{asked:?}");
+    assert_eq!(app.thread(&key).await["comments"].as_array().map(Vec::len), Some(3));
 }
 
 /// Without a site-wide comment feed, each item's own (`wfw:commentRss`, RSS in WordPress's
