@@ -12,16 +12,14 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use url::Url;
 
-use crate::federation::fetch;
+use crate::feeds::{feed_url, DEFAULT_INTERVAL};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{Admin, AppJson, AppPath};
 use crate::startup::AppState;
 use crate::store::feeds::{Feed, NewFeed};
 
-/// How often a feed is polled when the admin does not say (seconds), and the bounds.
-pub const DEFAULT_INTERVAL: i64 = 900;
+/// The bounds of a feed's polling interval (seconds).
 const MIN_INTERVAL: i64 = 60;
 const MAX_INTERVAL: i64 = 86_400;
 /// At most this many of the items a feed holds when it is added are delivered.
@@ -49,6 +47,12 @@ pub struct FeedView<'a> {
     pub items: i64,
 }
 
+#[derive(Serialize)]
+struct FeedList<'a> {
+    items: Vec<FeedView<'a>>,
+    total: usize,
+}
+
 pub fn view(feed: &Feed) -> FeedView<'_> {
     FeedView {
         id: feed.id,
@@ -70,13 +74,6 @@ struct FeedInput {
     comments_url: Option<String>,
     interval_seconds: Option<i64>,
     deliver_existing: Option<i64>,
-}
-
-/// A feed URL the fetcher may poll: http(s), and a public address outside dev mode.
-pub fn feed_url(field: &str, raw: &str, dev: bool) -> Result<String, String> {
-    let url = Url::parse(raw.trim()).map_err(|e| format!("{field}: '{raw}' is not a URL ({e})"))?;
-    fetch::check_url(&url, dev).map_err(|e| format!("{field}: {e}"))?;
-    Ok(url.to_string())
 }
 
 impl FeedInput {
@@ -101,7 +98,7 @@ impl FeedInput {
 async fn list(_: Admin, State(state): State<AppState>) -> AppResult<Response> {
     let feeds = state.store.feeds().await?;
     let items: Vec<FeedView> = feeds.iter().map(view).collect();
-    Ok(Json(serde_json::json!({ "items": items, "total": items.len() })).into_response())
+    Ok(Json(FeedList { total: items.len(), items }).into_response())
 }
 
 #[tracing::instrument(skip_all)]

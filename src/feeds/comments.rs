@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use feed_rs::model::Entry;
-use sha2::{Digest, Sha256};
 
 use super::{entry, fetch, parse, Fetched};
 use crate::domain::html::{self, SafeHtml};
@@ -31,9 +30,7 @@ pub fn key(guid: &str) -> Key {
             return Key::from_store(format!("wp-comment-{number}"));
         }
     }
-    let digest = Sha256::digest(guid.as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    Key::from_store(format!("feed-comment-{hex}"))
+    Key::from_store(format!("feed-comment-{}", entry::short_hash(guid)))
 }
 
 /// What each Atom entry answers (`thr:in-reply-to ref`), by entry id; empty for RSS, whose
@@ -117,17 +114,43 @@ pub async fn poll(
     let mut entries: Vec<Found> = parsed.entries.iter().filter_map(|e| found(e, &refs)).collect();
     // Oldest first, so that a parent is stored before its replies.
     entries.sort_by_key(|f| f.published);
+    // Articles by page, looked up once per page; at the first poll, the archive, written at once.
+    let mut articles: HashMap<String, Option<Key>> = HashMap::new();
+    let mut archive = Vec::new();
     for comment in entries {
         let article = match article {
             Some(key) => Some(key.clone()),
-            None => state.store.article_key_by_url(&comment.article_url).await.map_err(|e| e.to_string())?,
+            None => match articles.get(&comment.article_url) {
+                Some(known) => known.clone(),
+                None => {
+                    let found =
+                        state.store.article_key_by_url(&comment.article_url).await.map_err(|e| e.to_string())?;
+                    articles.insert(comment.article_url.clone(), found.clone());
+                    found
+                }
+            },
         };
         let Some(article) = article else { continue };
         let parent = match &comment.parent_ref {
             None => None,
             Some(reference) => parent_key(state, reference).await?,
         };
-        store(state, article, comment, parent, first).await?;
+        if first {
+            archive.push(ImportItem::Comment(ImportedComment {
+                article,
+                key: comment.key,
+                parent,
+                author: Some(comment.author),
+                content: comment.content,
+                published: comment.published,
+                status: ImportedStatus::Visible,
+            }));
+        } else {
+            deliver(state, article, comment, parent).await;
+        }
+    }
+    if !archive.is_empty() {
+        state.store.import_batch(state.site.id, &archive).await.map_err(|e| e.to_string())?;
     }
     Ok((etag, last_modified))
 }
@@ -144,20 +167,8 @@ async fn parent_key(state: &AppState, reference: &str) -> Result<Option<Key>, St
     Ok((!(by_page || by_id)).then(|| key(reference)))
 }
 
-async fn store(state: &AppState, article: Key, comment: Found, parent: Option<Key>, first: bool) -> Result<(), String> {
-    if first {
-        let item = ImportedComment {
-            article,
-            key: comment.key,
-            parent,
-            author: Some(comment.author),
-            content: comment.content,
-            published: comment.published,
-            status: ImportedStatus::Visible,
-        };
-        state.store.import_batch(state.site.id, &[ImportItem::Comment(item)]).await.map_err(|e| e.to_string())?;
-        return Ok(());
-    }
+/// Stores a comment that came after the first poll, as the site's comments are: delivered.
+async fn deliver(state: &AppState, article: Key, comment: Found, parent: Option<Key>) {
     let draft =
         CommentDraft { author: comment.author, content: comment.content, parent, published: Some(comment.published) };
     match state.store.upsert_comment(&article, &comment.key, &draft).await {
@@ -171,7 +182,6 @@ async fn store(state: &AppState, article: Key, comment: Found, parent: Option<Ke
         }
         Err(err) => tracing::info!(article = %article, comment = %comment.key, error = %err, "feed comment not stored"),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -16,9 +16,12 @@ const MAX_SUMMARY: usize = 5_000;
 /// The key of an entry: `feed-` and the first 16 hex digits of the SHA-256 of its guid (Atom
 /// `id`, JSON Feed `id`; feed-rs makes one from the link and title when there is none).
 pub fn key(entry_id: &str) -> Key {
-    let digest = Sha256::digest(entry_id.as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    Key::from_store(format!("feed-{hex}"))
+    Key::from_store(format!("feed-{}", short_hash(entry_id)))
+}
+
+/// The first 16 hex digits of the SHA-256 of `text`: a short stable name for a guid.
+pub fn short_hash(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Who wrote what names no author: the feed's own author, else its title, else its host.

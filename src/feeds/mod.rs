@@ -19,6 +19,8 @@ use crate::startup::AppState;
 use crate::store::feeds::{Feed, NewFeed, Polled};
 use crate::store::import::{ImportItem, ItemOutcome};
 
+/// How often a feed is polled when the admin does not say (seconds).
+pub const DEFAULT_INTERVAL: i64 = 900;
 /// The largest feed document read.
 pub const MAX_FEED_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_REDIRECTS: usize = 5;
@@ -97,49 +99,61 @@ fn after(at: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
     at + chrono::Duration::from_std(wait).unwrap_or_else(|_| chrono::Duration::seconds(60))
 }
 
+/// What a poll that succeeded read: the feed's validators (None after a 304), the articles it
+/// created, and the comment feed's validators.
+struct Read {
+    etag: Option<String>,
+    last_modified: Option<String>,
+    created: i64,
+    comments: comments::Validators,
+}
+
+/// Reads the feed, stores its new items, then reads the comments: the site's comment feed,
+/// else each item's own (all of them, even after one failed; the first error is the answer).
+async fn read(state: &AppState, feed: &Feed) -> Result<Read, String> {
+    let (etag, last_modified, created, item_feeds) =
+        match fetch(state, &feed.url, feed.etag.as_deref(), feed.last_modified.as_deref()).await? {
+            Fetched::NotModified => (None, None, 0, Vec::new()),
+            Fetched::Body { body, content_type, etag, last_modified, url } => {
+                let (created, item_feeds) = store_items(state, feed, &body, &content_type, &url).await?;
+                (etag, last_modified, created, item_feeds)
+            }
+        };
+    let first = feed.first_polled_at.is_none();
+    let comments = match &feed.comments_url {
+        Some(url) => {
+            let validators = (feed.comments_etag.as_deref(), feed.comments_last_modified.as_deref());
+            comments::poll(state, url, validators, None, first).await?
+        }
+        None => {
+            let mut failed = None;
+            for (article, url) in item_feeds {
+                if let Err(error) = comments::poll(state, &url, (None, None), Some(&article), first).await {
+                    failed.get_or_insert(error);
+                }
+            }
+            if let Some(error) = failed {
+                return Err(error);
+            }
+            (None, None)
+        }
+    };
+    Ok(Read { etag, last_modified, created, comments })
+}
+
 /// Polls one feed now and records what happened; returns the record.
 pub async fn poll(state: &AppState, feed: &Feed) -> Polled {
     let at = Utc::now();
-    let result = match fetch(state, &feed.url, feed.etag.as_deref(), feed.last_modified.as_deref()).await {
-        Err(error) => Err(error),
-        Ok(Fetched::NotModified) => Ok((None, None, 0, Vec::new())),
-        Ok(Fetched::Body { body, content_type, etag, last_modified, url }) => {
-            store_items(state, feed, &body, &content_type, &url)
-                .await
-                .map(|(created, comment_feeds)| (etag, last_modified, created, comment_feeds))
-        }
-    };
-    // Then the comments: the site's comment feed, else each item's own.
-    let result = match result {
-        Ok((etag, last_modified, created, item_feeds)) => {
-            let first = feed.first_polled_at.is_none();
-            let read = match &feed.comments_url {
-                Some(url) => {
-                    let validators = (feed.comments_etag.as_deref(), feed.comments_last_modified.as_deref());
-                    comments::poll(state, url, validators, None, first).await
-                }
-                None => {
-                    let mut read = Ok((None, None));
-                    for (article, url) in item_feeds {
-                        read = read.and(comments::poll(state, &url, (None, None), Some(&article), first).await);
-                    }
-                    read.map(|_| (None, None))
-                }
-            };
-            read.map(|comments| (etag, last_modified, created, comments))
-        }
-        Err(error) => Err(error),
-    };
-    let polled = match result {
-        Ok((etag, last_modified, new_items, (comments_etag, comments_last_modified))) => Polled {
+    let polled = match read(state, feed).await {
+        Ok(read) => Polled {
             at,
-            etag,
-            last_modified,
-            comments_etag,
-            comments_last_modified,
+            etag: read.etag,
+            last_modified: read.last_modified,
+            comments_etag: read.comments.0,
+            comments_last_modified: read.comments.1,
             error: None,
             next_poll_at: after(at, backoff(feed.interval_seconds, 0)),
-            new_items,
+            new_items: read.created,
         },
         Err(error) => {
             tracing::warn!(feed = %feed.url, %error, "feed poll failed");
@@ -195,6 +209,7 @@ async fn store_items(
     let first = feed.first_polled_at.is_none();
     let mut created = 0;
     let mut comment_feeds = Vec::new();
+    let mut archive = Vec::new();
     for (n, (item, comments_feed)) in items.into_iter().enumerate() {
         let existing = state.store.article_key_by_url(item.draft.url.as_str()).await.map_err(|e| e.to_string())?;
         if let Some(comments_feed) = comments_feed.filter(|_| n < MAX_ITEM_COMMENT_FEEDS) {
@@ -216,15 +231,22 @@ async fn store_items(
                 Err(err) => tracing::info!(feed = %feed.url, key = %item.key, error = %err, "feed item not stored"),
             }
         } else {
-            let outcomes = state
-                .store
-                .import_batch(state.site.id, &[ImportItem::Article(Box::new(item))])
-                .await
-                .map_err(|e| e.to_string())?;
-            created += outcomes.iter().filter(|o| **o == ItemOutcome::Created).count() as i64;
+            archive.push(ImportItem::Article(Box::new(item)));
         }
     }
+    if !archive.is_empty() {
+        let outcomes = state.store.import_batch(state.site.id, &archive).await.map_err(|e| e.to_string())?;
+        created += outcomes.iter().filter(|o| **o == ItemOutcome::Created).count() as i64;
+    }
     Ok((created, comment_feeds))
+}
+
+/// A feed URL the fetcher may poll: http(s), and a public address outside dev mode; the error
+/// names `field`.
+pub fn feed_url(field: &str, raw: &str, dev: bool) -> Result<String, String> {
+    let url = Url::parse(raw.trim()).map_err(|e| format!("{field}: '{raw}' is not a URL ({e})"))?;
+    fetch::check_url(&url, dev).map_err(|e| format!("{field}: {e}"))?;
+    Ok(url.to_string())
 }
 
 /// Adds the feeds of `THREADBRIDGE_FEEDS` that the store does not have (with the defaults).
@@ -232,17 +254,11 @@ pub async fn add_configured(state: &AppState) -> anyhow::Result<()> {
     let Some(list) = state.config.feeds.as_deref() else { return Ok(()) };
     let known: Vec<String> = state.store.feeds().await?.into_iter().map(|f| f.url).collect();
     for raw in list.split(',').map(str::trim).filter(|u| !u.is_empty()) {
-        let url =
-            crate::admin::feeds::feed_url("THREADBRIDGE_FEEDS", raw, state.config.dev).map_err(anyhow::Error::msg)?;
+        let url = feed_url("THREADBRIDGE_FEEDS", raw, state.config.dev).map_err(anyhow::Error::msg)?;
         if known.contains(&url) {
             continue;
         }
-        let new = NewFeed {
-            url,
-            comments_url: None,
-            interval_seconds: crate::admin::feeds::DEFAULT_INTERVAL,
-            deliver_existing: 0,
-        };
+        let new = NewFeed { url, comments_url: None, interval_seconds: DEFAULT_INTERVAL, deliver_existing: 0 };
         let feed = state.store.add_feed(&new).await?;
         tracing::info!(feed = %feed.url, "feed added from THREADBRIDGE_FEEDS");
     }

@@ -308,10 +308,10 @@ impl Writer {
             for (item, _) in &mut batch {
                 self.redirect(item);
             }
-            let items: Vec<ImportItem> = batch.iter().map(|(item, _)| item.clone()).collect();
+            let (items, lines): (Vec<ImportItem>, Vec<u64>) = batch.into_iter().unzip();
             let outcomes = self.store.import_batch(self.site, &items).await?;
             let mut released = Vec::new();
-            for ((item, line), outcome) in batch.into_iter().zip(outcomes) {
+            for ((item, line), outcome) in items.into_iter().zip(lines).zip(outcomes) {
                 let stored = matches!(outcome, ItemOutcome::Created | ItemOutcome::Updated | ItemOutcome::Unchanged);
                 if stored {
                     let waited_for = match &item {

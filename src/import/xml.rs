@@ -7,7 +7,8 @@
 use std::io::BufRead;
 use std::sync::Arc;
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 use super::source::{Progress, Source};
@@ -164,7 +165,7 @@ impl<R: BufRead> XmlFile<R> {
                 Event::GeneralRef(reference) => {
                     let resolved = resolve_reference(&reference).map_err(|m| error_at(&self.progress, m))?;
                     if let Some(node) = stack.last_mut() {
-                        node.text.push(resolved);
+                        node.text.push_str(&resolved);
                     }
                 }
                 Event::Eof => return Err(error_at(&self.progress, "the file ends inside an element")),
@@ -174,31 +175,20 @@ impl<R: BufRead> XmlFile<R> {
     }
 }
 
-/// `&lt;` and the other four, `&#233;` and `&#xE9;`; nothing else.
-fn resolve_reference(reference: &str) -> Result<char, String> {
-    let resolved = match reference {
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "amp" => Some('&'),
-        "apos" => Some('\''),
-        "quot" => Some('"'),
-        other => match other.strip_prefix('#') {
-            Some(number) => {
-                let code = match number.strip_prefix('x') {
-                    Some(hex) => u32::from_str_radix(hex, 16).ok(),
-                    None => number.parse().ok(),
-                };
-                code.and_then(char::from_u32).filter(|c| *c != '\0')
-            }
-            None => {
-                return Err(format!(
-                    "the entity '&{other};' is not one of XML's own; entity declarations are not read \
-                     (so a file cannot expand them)"
-                ))
-            }
-        },
-    };
-    resolved.ok_or_else(|| format!("'&{reference};' is not a valid character reference"))
+/// `&lt;` and the other four, `&#233;` and `&#xE9;` (resolved by quick-xml); nothing else.
+fn resolve_reference(reference: &BytesRef) -> Result<String, String> {
+    let invalid = || format!("'&{};' is not a valid character reference", &**reference);
+    if reference.is_char_ref() {
+        let resolved = reference.resolve_char_ref().map_err(|_| invalid())?;
+        return resolved.filter(|c| *c != '\0').map(String::from).ok_or_else(invalid);
+    }
+    resolve_predefined_entity(reference).map(str::to_string).ok_or_else(|| {
+        format!(
+            "the entity '&{};' is not one of XML's own; entity declarations are not read \
+             (so a file cannot expand them)",
+            &**reference
+        )
+    })
 }
 
 #[cfg(test)]

@@ -102,41 +102,13 @@ macro_rules! import_store {
                         if same_article(&stored, draft, &author) {
                             return Ok(ItemOutcome::Unchanged);
                         }
-                        bind_article_fields(
-                            sqlx::query(
-                                "UPDATE articles SET title = $1, url = $2, content = $3, summary = $4, author_id = $5, \
-                                 tags = $6, image_url = $7, image_alt = $8, language = $9, sensitive = $10, \
-                                 published = $11, updated = $12 WHERE id = $13",
-                            ),
-                            draft,
-                            &author,
-                        )
-                        .bind(draft.published.unwrap_or(stored.published))
-                        .bind(draft.updated.or(stored.updated))
-                        .bind(stored.id)
-                        .execute(&mut **tx)
-                        .await?;
+                        let published = draft.published.unwrap_or(stored.published);
+                        update_article_row(tx, stored.id, draft, &author, published, draft.updated.or(stored.updated)).await?;
                         batch.touched.insert(stored.id);
                         Ok(ItemOutcome::Updated)
                     }
                     None => {
-                        let now = Utc::now();
-                        let id: i64 = bind_article_fields(
-                            sqlx::query(
-                                "INSERT INTO articles (title, url, content, summary, author_id, tags, image_url, \
-                                 image_alt, language, sensitive, published, updated, key, created_at) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-                            ),
-                            draft,
-                            &author,
-                        )
-                        .bind(draft.published.unwrap_or(now))
-                        .bind(draft.updated)
-                        .bind(item.key.as_str())
-                        .bind(now)
-                        .fetch_one(&mut **tx)
-                        .await?
-                        .try_get("id")?;
+                        let id = insert_article_row(tx, &item.key, draft, &author, Utc::now()).await?;
                         batch.articles.insert(item.key.as_str().to_string(), id);
                         Ok(ItemOutcome::Created)
                     }

@@ -6,6 +6,8 @@
 //! (`migrations/sqlite`, `migrations/postgres`), with the same numbers, changed together.
 
 #[macro_use]
+mod article_sql;
+#[macro_use]
 mod sql;
 #[macro_use]
 mod federation_sql;

@@ -343,43 +343,7 @@ macro_rules! sql_store {
             Ok(())
         }
 
-        /// Binds `$1`..`$10` of an article write: the fields the site sends, in table order.
-        fn bind_article_fields<'q>(
-            query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
-            draft: &ArticleDraft,
-            author: &LocalActor,
-        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
-            query
-                .bind(draft.title.clone())
-                .bind(draft.url.to_string())
-                .bind(draft.content.as_str().to_string())
-                .bind(draft.summary.clone())
-                .bind(author.id)
-                .bind(tags_json(&draft.tags))
-                .bind(draft.image.as_ref().map(|i| i.url.to_string()))
-                .bind(draft.image.as_ref().and_then(|i| i.alt.clone()))
-                .bind(draft.language.clone())
-                .bind(draft.sensitive)
-        }
-
-        fn tags_json(tags: &[Tag]) -> String {
-            serde_json::to_string(&tags.iter().map(Tag::as_str).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
-        }
-
-        /// True when storing `draft` over `stored` would change nothing.
-        fn same_article(stored: &Article, draft: &ArticleDraft, author: &LocalActor) -> bool {
-            stored.title == draft.title
-                && stored.url == draft.url
-                && stored.content == draft.content
-                && stored.summary == draft.summary
-                && stored.author.id == author.id
-                && stored.tags == draft.tags
-                && stored.image == draft.image
-                && stored.language == draft.language
-                && stored.sensitive == draft.sensitive
-                && draft.published.is_none_or(|p| p == stored.published)
-                && draft.updated.is_none_or(|u| Some(u) == stored.updated)
-        }
+        article_writes!($db);
 
         fn limit_offset(offset: i64, limit: i64) -> (i64, i64) {
             (limit.clamp(0, 1000), offset.max(0))
@@ -407,45 +371,14 @@ macro_rules! sql_store {
                     return Ok((stored, Upserted::Unchanged));
                 }
                 Some(stored) => {
-                    bind_article_fields(
-                        sqlx::query(
-                            "UPDATE articles SET title = $1, url = $2, content = $3, summary = $4, author_id = $5, \
-                             tags = $6, image_url = $7, image_alt = $8, language = $9, sensitive = $10, \
-                             published = $11, updated = $12 WHERE id = $13",
-                        ),
-                        draft,
-                        &author,
-                    )
-                    .bind(draft.published.unwrap_or(stored.published))
-                    .bind(draft.updated.unwrap_or(now))
-                    .bind(stored.id)
-                    .execute(&mut *tx)
-                    .await?;
+                    let published = draft.published.unwrap_or(stored.published);
+                    update_article_row(&mut tx, stored.id, draft, &author, published, Some(draft.updated.unwrap_or(now))).await?;
                     bump_version(&mut tx, stored.id).await?;
                     queue_activity(&mut tx, "Update", None, stored.id, None).await?;
                     Upserted::Updated
                 }
                 None => {
-                    bind_article_fields(
-                        sqlx::query(
-                            "INSERT INTO articles (title, url, content, summary, author_id, tags, image_url, \
-                             image_alt, language, sensitive, published, updated, key, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                        ),
-                        draft,
-                        &author,
-                    )
-                    .bind(draft.published.unwrap_or(now))
-                    .bind(draft.updated)
-                    .bind(key.as_str())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    let id: i64 = sqlx::query("SELECT id FROM articles WHERE key = $1")
-                        .bind(key.as_str())
-                        .fetch_one(&mut *tx)
-                        .await?
-                        .try_get("id")?;
+                    let id = insert_article_row(&mut tx, key, draft, &author, now).await?;
                     queue_activity(&mut tx, "Create", None, id, None).await?;
                     Upserted::Created
                 }
