@@ -206,6 +206,18 @@ pub async fn get_document(
     }
 }
 
+/// GETs an ActivityPub document as [`get_document`] does, and reads it as `T` (a
+/// [`Object`](super::wire::Object), a [`Collection`](super::wire::Collection)).
+pub async fn get_typed<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &Url,
+    signer: Option<&SigningKey>,
+    dev: bool,
+) -> Result<T, FetchError> {
+    let doc = get_document(client, url, signer, dev).await?;
+    serde_json::from_value(doc).map_err(|e| FetchError::NotActivityPub(url.to_string(), e.to_string()))
+}
+
 /// The user and host (with its port, if any) of a handle: `@user@host`, `user@host` or
 /// `acct:user@host`. None when it is not one.
 pub fn split_handle(handle: &str) -> Option<(&str, &str)> {

@@ -16,6 +16,7 @@ use url::Url;
 use super::fetch;
 use super::inbox::id_of;
 use super::objects::document;
+use super::wire::Object;
 use crate::domain::html::{plain_text, sanitize};
 use crate::domain::Key;
 use crate::http::error::AppError;
@@ -131,7 +132,7 @@ pub async fn answer(state: &AppState, actor: &RemoteActor, activity: &Value, acc
 pub async fn receive_post(
     state: &AppState,
     actor: &RemoteActor,
-    object: &Value,
+    object: &Object,
     reply: &RemoteReply,
 ) -> Result<bool, AppError> {
     let followed = state.store.following_one(&actor.ap_id).await?;
@@ -140,13 +141,13 @@ pub async fn receive_post(
     }
     // The post's HTML as a reply's is read (contentMap, plain text), without the bold title a
     // reply gets: a followed article keeps its title apart.
-    let content = match object.get("name").and_then(Value::as_str) {
-        Some(_) => sanitize(object.get("content").and_then(Value::as_str).unwrap_or(&reply.content)),
+    let content = match &object.name {
+        Some(_) => sanitize(object.content.as_deref().unwrap_or(&reply.content)),
         None => crate::domain::html::SafeHtml::from_store(reply.content.clone()),
     };
     let title = object
-        .get("name")
-        .and_then(Value::as_str)
+        .name
+        .as_deref()
         .map(|t| plain_text(t, 300))
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| first_line(content.as_str()));

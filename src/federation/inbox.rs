@@ -27,6 +27,7 @@ use url::Url;
 use super::fetch::{self, same_origin};
 use super::objects::document;
 use super::signatures;
+use super::wire;
 use super::{limits, reactions};
 use crate::domain::LocalActor;
 use crate::http::error::AppError;
@@ -167,8 +168,8 @@ async fn receive(
         "Follow" => follow(state, inbox_owner, &signer, &activity).await?,
         "Undo" => undo(state, &signer, &activity).await?,
         "Move" => move_follower(state, &signer, &activity).await?,
-        "Create" => super::replies::create(state, &signer, &activity).await?,
-        "Update" => super::replies::update(state, &signer, &activity).await?,
+        "Create" => super::replies::create(state, &signer, &typed(&activity)?).await?,
+        "Update" => super::replies::update(state, &signer, &typed(&activity)?).await?,
         "Delete" => super::replies::delete(state, &signer, &activity).await?,
         "Like" if reactions::is_emoji(&activity) => {
             reactions::react(state, &signer, &activity, ReactionKind::Emoji).await?
@@ -187,6 +188,11 @@ async fn receive(
         state.store.record_activity(id).await?;
     }
     Ok(())
+}
+
+/// The activity read into its type ([`wire::Activity`]), or why it cannot be (400).
+fn typed(activity: &Value) -> Result<wire::Activity, AppError> {
+    wire::Activity::read(activity).map_err(|e| AppError::bad_request(format!("the activity cannot be read: {e}")))
 }
 
 /// How long the ids of processed activities are kept: longer than any sender retries.

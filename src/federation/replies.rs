@@ -27,6 +27,8 @@ use url::Url;
 
 use super::fetch::{self, same_origin};
 use super::inbox::id_of;
+use super::wire::objects::{Attachment as WireAttachment, UrlValue};
+use super::wire::{Activity, ActorKind, Collection, Id, Object, ObjectKind, OneOrMany, Payload, Ref};
 use crate::config::ReplyPolicy;
 use crate::domain::html::{looks_like_html, plain_text, sanitize, text_to_html};
 use crate::domain::{Article, Comment, Key, Status};
@@ -35,8 +37,8 @@ use crate::startup::AppState;
 use crate::store::federation::RemoteActor;
 use crate::store::inbound::{Attachment, RemoteReply, StoredReply, WebhookEvent};
 
-/// The object types a reply may have.
-const REPLY_TYPES: [&str; 3] = ["Note", "Article", "Page"];
+/// The actor types whose `Update` refreshes what is kept of the actor.
+const ACTOR_TYPES: [&str; 5] = ["Person", "Service", "Application", "Group", "Organization"];
 /// How many unknown parents are fetched to find out whether a reply belongs to a thread here.
 pub const MAX_CHAIN: usize = 8;
 /// How many replies one crawl of a `replies` collection may add, and how many pages it reads.
@@ -58,24 +60,32 @@ struct Place {
 }
 
 /// Handles a `Create` verified as sent by `actor`.
-pub async fn create(state: &AppState, actor: &RemoteActor, activity: &Value) -> Result<(), AppError> {
+pub async fn create(state: &AppState, actor: &RemoteActor, activity: &Activity) -> Result<(), AppError> {
     let Some(object) = object_of(state, actor, activity).await? else { return Ok(()) };
-    let activity_id = activity.get("id").and_then(Value::as_str);
+    let activity_id = activity.id.as_ref().map(Id::as_str);
     receive_post(state, actor, object, false, activity_id).await
 }
 
 /// Handles an `Update` verified as sent by `actor`: an edit of its reply, or (a reply not held
 /// here) its Create. Updates of actors refresh what we keep of them.
-pub async fn update(state: &AppState, actor: &RemoteActor, activity: &Value) -> Result<(), AppError> {
-    let kind = activity.get("object").and_then(|o| o.get("type")).and_then(Value::as_str).unwrap_or_default();
-    if matches!(kind, "Person" | "Service" | "Application" | "Group" | "Organization") {
-        if id_of(activity.get("object")) == Some(actor.ap_id.as_str()) {
+pub async fn update(state: &AppState, actor: &RemoteActor, activity: &Activity) -> Result<(), AppError> {
+    if let Some(profile) = updated_actor(activity) {
+        if profile.as_str() == actor.ap_id {
             refresh_actor(state, actor).await;
         }
         return Ok(());
     }
     let Some(object) = object_of(state, actor, activity).await? else { return Ok(()) };
     receive_post(state, actor, object, true, None).await
+}
+
+/// The actor an `Update` carries, when it carries one of the [`ACTOR_TYPES`].
+fn updated_actor(activity: &Activity) -> Option<&Id> {
+    match activity.object.as_ref()? {
+        Payload::Actor(profile) if profile.kind() != ActorKind::Other => Some(&profile.id),
+        Payload::Object(object) if object.types.known(&ACTOR_TYPES).is_some() => Some(&object.id),
+        _ => None,
+    }
 }
 
 /// Handles a `Delete` verified as sent by `actor`: of a Tombstone, an object, or an id.
@@ -134,29 +144,35 @@ pub async fn relayed(state: &AppState, relayer: &RemoteActor, post_id: &str, is_
 
 /// The post an activity is about, trusted: embedded when it is on the actor's server,
 /// otherwise fetched from its own id. None (logged) when there is nothing to take.
-async fn object_of(state: &AppState, actor: &RemoteActor, activity: &Value) -> Result<Option<Value>, AppError> {
+async fn object_of(state: &AppState, actor: &RemoteActor, activity: &Activity) -> Result<Option<Object>, AppError> {
     let actor_url = Url::parse(&actor.ap_id).map_err(|_| AppError::bad_request("the actor is not a URL"))?;
-    let object = activity.get("object").ok_or_else(|| AppError::bad_request("the activity has no object"))?;
-    let id = id_of(Some(object)).ok_or_else(|| AppError::bad_request("the object has no id"))?;
-    let id_url = Url::parse(id).map_err(|_| AppError::bad_request("the object's id is not a URL"))?;
-    if object.is_object() && same_origin(&id_url, &actor_url) {
-        return Ok(Some(object.clone()));
-    }
-    if object.is_object() {
-        let kind = object.get("type").and_then(Value::as_str).unwrap_or_default();
-        if !REPLY_TYPES.contains(&kind) {
-            tracing::info!(actor = %actor.ap_id, kind, "activity ignored: its object is not a post");
-            return Ok(None);
+    let object = activity.object.as_ref().ok_or_else(|| AppError::bad_request("the activity has no object"))?;
+    let id = object.first_id().ok_or_else(|| AppError::bad_request("the object has no id"))?;
+    let from_actor = same_origin(id.url(), &actor_url);
+    let embedded_post = match object {
+        Payload::Object(post) if from_actor => return Ok(Some((**post).clone())),
+        Payload::Object(post) => post.is_post(),
+        Payload::Activity(_) | Payload::Actor(_) => false,
+        Payload::Id(_) | Payload::Many(_) => true,
+    };
+    if !embedded_post {
+        let kind = object.type_name();
+        match from_actor {
+            true => tracing::info!(actor = %actor.ap_id, kind = kind.as_str(), "activity ignored: not a post"),
+            false => {
+                tracing::info!(actor = %actor.ap_id, kind = kind.as_str(), "activity ignored: its object is not a post")
+            }
         }
-    }
-    // Embedded from elsewhere (not trusted) or given by id: its own server says what it is.
-    if !same_origin(&id_url, &actor_url) && blocked(state, &id_url).await? {
         return Ok(None);
     }
-    match fetch::get_document(&state.client, &id_url, Some(&state.site_key), state.config.dev).await {
-        Ok(doc) => Ok(Some(doc)),
+    // Embedded from elsewhere (not trusted) or given by id: its own server says what it is.
+    if !from_actor && blocked(state, id.url()).await? {
+        return Ok(None);
+    }
+    match fetch::get_typed(&state.client, id.url(), Some(&state.site_key), state.config.dev).await {
+        Ok(post) => Ok(Some(post)),
         Err(e) => {
-            tracing::info!(actor = %actor.ap_id, object = id, error = %e, "activity ignored: its object cannot be fetched");
+            tracing::info!(actor = %actor.ap_id, object = id.as_str(), error = %e, "activity ignored: its object cannot be fetched");
             Ok(None)
         }
     }
@@ -167,22 +183,22 @@ async fn object_of(state: &AppState, actor: &RemoteActor, activity: &Value) -> R
 async fn receive_post(
     state: &AppState,
     actor: &RemoteActor,
-    object: Value,
+    object: Object,
     is_update: bool,
     activity_id: Option<&str>,
 ) -> Result<(), AppError> {
-    let kind = object.get("type").and_then(Value::as_str).unwrap_or_default();
-    if !REPLY_TYPES.contains(&kind) {
+    let kind = object.type_name();
+    if !object.is_post() {
         tracing::info!(actor = %actor.ap_id, kind, "activity ignored: not a post");
         return Ok(());
     }
-    if id_of(object.get("attributedTo")) != Some(actor.ap_id.as_str()) {
+    if object.author().map(Id::as_str) != Some(actor.ap_id.as_str()) {
         return Err(AppError::new(
             axum::http::StatusCode::FORBIDDEN,
             "the object is attributed to someone other than the activity's actor",
         ));
     }
-    if !is_public(&object) {
+    if !object.is_public() {
         // A direct message or a followers-only post: never published on the site's pages.
         tracing::info!(actor = %actor.ap_id, kind, "post ignored: not addressed to the public");
         return Ok(());
@@ -191,7 +207,7 @@ async fn receive_post(
     if is_update && state.store.remote_reply(&reply.ap_id).await?.is_some() {
         return edit(state, &reply).await;
     }
-    let Some(in_reply_to) = id_of(object.get("inReplyTo")).map(str::to_string) else {
+    let Some(in_reply_to) = object.in_reply_to.as_ref().map(|parent| parent.id().to_string()) else {
         if !super::following::receive_post(state, actor, &object, &reply).await? {
             tracing::info!(actor = %actor.ap_id, object = %reply.ap_id, "post ignored: not a reply, nor from an actor followed");
         }
@@ -323,37 +339,26 @@ async fn blocked(state: &AppState, url: &Url) -> Result<bool, AppError> {
 }
 
 /// Reads a post into a reply, sanitised: HTML through the sanitiser, the content warning and
-/// names as plain text, URLs only when they are http(s).
-/// Whether a post is addressed to the public (`to` or `cc`: public or unlisted); direct messages
-/// and followers-only posts are not. Checked where posts come in: [`receive_post`] (sent to us)
-/// and [`fetch_post`] (fetched up a chain or crawled).
-fn is_public(object: &Value) -> bool {
-    const PUBLIC: [&str; 3] = ["https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"];
-    let addressed = |key: &str| match object.get(key) {
-        Some(Value::String(s)) => PUBLIC.contains(&s.as_str()),
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).any(|s| PUBLIC.contains(&s)),
-        _ => false,
-    };
-    addressed("to") || addressed("cc")
-}
-
-fn reply_from_object(object: &Value, author: &RemoteActor) -> Result<RemoteReply, AppError> {
-    let id = object.get("id").and_then(Value::as_str).ok_or_else(|| AppError::bad_request("the object has no id"))?;
+/// names as plain text, URLs only when they are http(s). Only posts addressed to the public
+/// ([`Object::is_public`]) come here: [`receive_post`] (sent to us) and [`fetch_post`] (fetched
+/// up a chain or crawled) check it.
+fn reply_from_object(object: &Object, author: &RemoteActor) -> Result<RemoteReply, AppError> {
+    let id = object.id.as_str();
     let author_url = Url::parse(&author.ap_id).map_err(|_| AppError::bad_request("the actor is not a URL"))?;
-    if !Url::parse(id).is_ok_and(|u| same_origin(&u, &author_url)) {
+    if !same_origin(object.id.url(), &author_url) {
         return Err(AppError::bad_request("the object's id is not on its author's server"));
     }
-    let content_map = object.get("contentMap").and_then(Value::as_object);
-    let html = object
-        .get("content")
-        .and_then(Value::as_str)
-        .or_else(|| content_map.and_then(|m| m.values().find_map(Value::as_str)))
-        .unwrap_or_default();
+    let html = object.text().unwrap_or_default();
     // PeerTube sends a comment's text as written, marked `text/markdown`: it is read as plain
     // text (paragraphs and line breaks; the markdown is not rendered).
-    let html = if is_plain_text(object, html) { text_to_html(html).as_str().to_string() } else { html.to_string() };
+    let html = if is_plain_text(object.media_type.as_deref(), &html) {
+        text_to_html(&html).as_str().to_string()
+    } else {
+        html
+    };
     // An Article or Page from a blog: its title leads.
-    let title = object.get("name").and_then(Value::as_str).filter(|_| object.get("type") != Some(&"Note".into()));
+    let is_note = object.kind() == ObjectKind::Note;
+    let title = object.name.as_deref().filter(|_| !is_note);
     let html = match title {
         Some(title) if !title.trim().is_empty() => {
             format!("<p><strong>{}</strong></p>{html}", crate::domain::html::escape(&plain_text(title, 300)))
@@ -364,30 +369,24 @@ fn reply_from_object(object: &Value, author: &RemoteActor) -> Result<RemoteReply
     if content.as_str().trim().is_empty() {
         return Err(AppError::unprocessable("the reply has no content left once sanitised"));
     }
-    let language = content_map
-        .and_then(|m| m.keys().next().cloned())
-        .or_else(|| {
-            object
-                .get("language")
-                .and_then(|l| l.get("identifier").or(Some(l)))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .filter(|l| is_language_tag(l));
+    let language = object
+        .content_map
+        .first_language()
+        .or_else(|| object.language.as_ref().map(|l| l.tag()))
+        .filter(|l| is_language_tag(l))
+        .map(str::to_string);
     // A Note's summary is its content warning; an Article's or Page's is an excerpt (WordPress),
     // a warning only when the post is marked sensitive.
-    let is_note = object.get("type").and_then(Value::as_str) == Some("Note");
-    let sensitive = object.get("sensitive").and_then(Value::as_bool).unwrap_or(false);
+    let sensitive = object.sensitive.unwrap_or(false);
     let summary = object
-        .get("summary")
-        .and_then(Value::as_str)
+        .summary
+        .as_deref()
         .filter(|_| is_note || sensitive)
         .map(|s| plain_text(s, 500))
         .filter(|s| !s.is_empty());
-    let time = |k: &str| {
-        object
-            .get(k)
-            .and_then(Value::as_str)
+    let time = |value: &Option<String>| {
+        value
+            .as_deref()
             .and_then(|p| chrono::DateTime::parse_from_rfc3339(p).ok())
             .map(|p| p.with_timezone(&chrono::Utc))
     };
@@ -401,20 +400,19 @@ fn reply_from_object(object: &Value, author: &RemoteActor) -> Result<RemoteReply
         content: content.as_str().to_string(),
         summary: summary.clone(),
         language,
-        url: web_url(object.get("url")),
-        attachments: attachments(object.get("attachment")),
+        url: web_url(&object.url),
+        attachments: attachments(&object.attachment),
         // A content warning hides the post too (Mastodon sets both; some servers only one).
         sensitive: sensitive || summary.is_some(),
-        published: time("published").unwrap_or_else(chrono::Utc::now),
-        updated: time("updated"),
+        published: time(&object.published).unwrap_or_else(chrono::Utc::now),
+        updated: time(&object.updated),
     })
 }
 
 /// True when a post's content is text, not HTML: marked `text/markdown` or `text/plain`, and
 /// without the tags HTML would have.
-fn is_plain_text(object: &Value, content: &str) -> bool {
-    let media_type = object.get("mediaType").and_then(Value::as_str).unwrap_or_default();
-    matches!(media_type, "text/markdown" | "text/plain") && !looks_like_html(content)
+fn is_plain_text(media_type: Option<&str>, content: &str) -> bool {
+    matches!(media_type, Some("text/markdown" | "text/plain")) && !looks_like_html(content)
 }
 
 /// A BCP 47 tag, roughly: letters, digits and hyphens, short.
@@ -423,36 +421,27 @@ fn is_language_tag(tag: &str) -> bool {
 }
 
 /// The http(s) URL a `url` property gives: a string, a Link, or the first text/html of a list.
-fn web_url(value: Option<&Value>) -> Option<String> {
-    let candidate = match value? {
-        Value::String(s) => Some(s.as_str()),
-        Value::Object(link) => link.get("href").and_then(Value::as_str),
-        Value::Array(items) => {
-            let html = items.iter().find(|i| i.get("mediaType").and_then(Value::as_str) == Some("text/html"));
-            return web_url(html.or(items.first()));
-        }
-        _ => None,
-    }?;
-    Url::parse(candidate).ok().filter(|u| matches!(u.scheme(), "http" | "https")).map(String::from)
+fn web_url(urls: &OneOrMany<UrlValue>) -> Option<String> {
+    let html = urls.iter().find(|u| matches!(u, UrlValue::Link { media_type: Some(m), .. } if m == "text/html"));
+    html.or(urls.first()).map(UrlValue::url).filter(|u| is_web(u)).map(Url::to_string)
 }
 
-fn attachments(value: Option<&Value>) -> Vec<Attachment> {
-    let items: Vec<&Value> = match value {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(item @ Value::Object(_)) => vec![item],
-        _ => Vec::new(),
-    };
+fn is_web(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https")
+}
+
+fn attachments(items: &OneOrMany<WireAttachment>) -> Vec<Attachment> {
     items
-        .into_iter()
+        .iter()
         .filter_map(|item| {
-            let url = web_url(item.get("url")).or_else(|| web_url(item.get("href")))?;
+            let url = web_url(&item.url).or_else(|| item.href.as_ref().filter(|u| is_web(u)).map(Url::to_string))?;
             Some(Attachment {
                 url,
-                media_type: item.get("mediaType").and_then(Value::as_str).map(|m| plain_text(m, 100)),
+                media_type: item.media_type.as_deref().map(|m| plain_text(m, 100)),
                 // The description: GoToSocial (and Mastodon, reading) use `summary`, others `name`.
-                name: ["summary", "name"]
-                    .iter()
-                    .filter_map(|k| item.get(*k).and_then(Value::as_str))
+                name: [&item.summary, &item.name]
+                    .into_iter()
+                    .filter_map(Option::as_deref)
                     .map(|n| plain_text(n, 1500))
                     .find(|n| !n.is_empty()),
             })
@@ -521,7 +510,7 @@ where
     });
 }
 
-fn spawn_chain(state: &AppState, reply: RemoteReply, object: Value, in_reply_to: String) {
+fn spawn_chain(state: &AppState, reply: RemoteReply, object: Object, in_reply_to: String) {
     let state = state.clone();
     spawn_background("parent chain", async move {
         if let Some(place) = fetch_chain(&state, &in_reply_to).await? {
@@ -536,7 +525,7 @@ fn spawn_chain(state: &AppState, reply: RemoteReply, object: Value, in_reply_to:
 /// and stores them, top down, when the chain leads into one of our threads. Returns where the
 /// reply below them goes.
 async fn fetch_chain(state: &AppState, start: &str) -> Result<Option<Place>, AppError> {
-    let mut fetched: Vec<(Value, RemoteActor)> = Vec::new();
+    let mut fetched: Vec<(Object, RemoteActor)> = Vec::new();
     let mut next = start.to_string();
     let mut place = loop {
         match known_place(state, &next).await? {
@@ -549,7 +538,7 @@ async fn fetch_chain(state: &AppState, start: &str) -> Result<Option<Place>, App
             Known::Unknown => {}
         }
         let Some((post, author)) = fetch_post(state, &next).await? else { return Ok(None) };
-        let Some(parent) = id_of(post.get("inReplyTo")).map(str::to_string) else {
+        let Some(parent) = post.in_reply_to.as_ref().map(|parent| parent.id().to_string()) else {
             tracing::info!(start, top = next, "reply ignored: its thread starts elsewhere");
             return Ok(None);
         };
@@ -568,12 +557,12 @@ async fn fetch_chain(state: &AppState, start: &str) -> Result<Option<Place>, App
 }
 
 /// Fetches a post and its author from their servers; None (logged) when either is refused.
-async fn fetch_post(state: &AppState, id: &str) -> Result<Option<(Value, RemoteActor)>, AppError> {
+async fn fetch_post(state: &AppState, id: &str) -> Result<Option<(Object, RemoteActor)>, AppError> {
     let Ok(url) = Url::parse(id) else { return Ok(None) };
     if blocked(state, &url).await? || state.store.is_tombstoned(id).await? {
         return Ok(None);
     }
-    let post = match fetch::get_document(&state.client, &url, Some(&state.site_key), state.config.dev).await {
+    let post: Object = match fetch::get_typed(&state.client, &url, Some(&state.site_key), state.config.dev).await {
         Ok(post) => post,
         Err(e) => {
             tracing::info!(id, error = %e, "cannot fetch a post of the chain");
@@ -581,18 +570,18 @@ async fn fetch_post(state: &AppState, id: &str) -> Result<Option<(Value, RemoteA
         }
     };
     // Only public posts are stored: a non-public ancestor ends the chain, a crawled one is passed.
-    if !REPLY_TYPES.contains(&post.get("type").and_then(Value::as_str).unwrap_or_default()) || !is_public(&post) {
+    if !post.is_post() || !post.is_public() {
         return Ok(None);
     }
-    let Some(author_id) = id_of(post.get("attributedTo")) else { return Ok(None) };
-    let Ok(author_url) = Url::parse(author_id) else { return Ok(None) };
-    if !same_origin(&author_url, &url) || blocked(state, &author_url).await? {
+    let Some(author_id) = post.author() else { return Ok(None) };
+    let author_url = author_id.url();
+    if !same_origin(author_url, &url) || blocked(state, author_url).await? {
         return Ok(None);
     }
-    let author = match state.store.remote_actor(author_id).await? {
+    let author = match state.store.remote_actor(author_id.as_str()).await? {
         Some(actor) => actor,
-        None => match fetch::fetch_actor(&state.client, &author_url, Some(&state.site_key), state.config.dev).await {
-            Ok(actor) if actor.ap_id == author_id => {
+        None => match fetch::fetch_actor(&state.client, author_url, Some(&state.site_key), state.config.dev).await {
+            Ok(actor) if actor.ap_id == author_id.as_str() => {
                 state.store.upsert_remote_actor(&actor).await?;
                 actor
             }
@@ -604,9 +593,9 @@ async fn fetch_post(state: &AppState, id: &str) -> Result<Option<(Value, RemoteA
 
 /// Crawls a stored reply's `replies` collection and its conversation's `context` collection
 /// (FEP-7888 / FEP-f228) in the background (see [`crawl`]).
-fn spawn_crawl(state: &AppState, post: Value, depth: usize) {
+fn spawn_crawl(state: &AppState, post: Object, depth: usize) {
     let has_context = foreign_context(state, &post).is_some();
-    if depth >= CRAWL_DEPTH || (post.get("replies").is_none() && !has_context) {
+    if depth >= CRAWL_DEPTH || (post.replies.is_none() && !has_context) {
         return;
     }
     let state = state.clone();
@@ -615,9 +604,13 @@ fn spawn_crawl(state: &AppState, post: Value, depth: usize) {
 
 /// The post's `context` collection when it is another server's (ours we hold already) and was
 /// not crawled in the last minutes (every reply of a conversation names the same one).
-fn foreign_context(state: &AppState, post: &Value) -> Option<Url> {
-    let context = id_of(post.get("context")).or_else(|| id_of(post.get("conversation")))?;
-    let url = Url::parse(context).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
+fn foreign_context(state: &AppState, post: &Object) -> Option<Url> {
+    let url = match (&post.context, &post.conversation) {
+        (Some(context), _) => context.clone(),
+        (None, Some(conversation)) => Url::parse(conversation).ok()?,
+        (None, None) => return None,
+    };
+    let url = Some(url).filter(is_web)?;
     (!url.as_str().starts_with(state.urls.base()) && !RECENT_CONTEXTS.contains_key(url.as_str())).then_some(url)
 }
 
@@ -632,18 +625,16 @@ static RECENT_CONTEXTS: std::sync::LazyLock<moka::sync::Cache<String, ()>> = std
 /// Reads up to [`CRAWL_PAGES`] pages of a post's `replies` collection, and of its `context`
 /// collection, and stores the posts found there that are new here and answer something held here
 /// (each fetched from its own server), at most [`CRAWL_ITEMS`] per collection.
-async fn crawl(state: &AppState, post: &Value, depth: usize) -> Result<(), AppError> {
-    let Some(post_id) = post.get("id").and_then(Value::as_str) else { return Ok(()) };
-    let Ok(post_url) = Url::parse(post_id) else { return Ok(()) };
-    let mut found = match post.get("replies") {
-        Some(replies) => collection_items(state, replies, &post_url).await,
+async fn crawl(state: &AppState, post: &Object, depth: usize) -> Result<(), AppError> {
+    let mut found = match &post.replies {
+        Some(replies) => collection_items(state, replies, post.id.url()).await,
         None => Vec::new(),
     };
     if let Some(context) = foreign_context(state, post) {
         RECENT_CONTEXTS.insert(context.to_string(), ());
         if !blocked(state, &context).await? {
-            let owner = context.clone();
-            found.extend(collection_items(state, &Value::String(context.into()), &owner).await);
+            let collection = fetch_collection(state, &context, &context).await;
+            found.extend(items_from(state, collection, &context).await);
         }
     }
     for id in found {
@@ -651,7 +642,7 @@ async fn crawl(state: &AppState, post: &Value, depth: usize) -> Result<(), AppEr
             continue;
         }
         let Some((found_post, author)) = fetch_post(state, &id).await? else { continue };
-        let Some(parent) = id_of(found_post.get("inReplyTo")).map(str::to_string) else { continue };
+        let Some(parent) = found_post.in_reply_to.as_ref().map(|parent| parent.id().to_string()) else { continue };
         let Ok(reply) = reply_from_object(&found_post, &author) else { continue };
         if let Known::Here(place) = known_place(state, &parent).await? {
             store_reply(state, &place, &reply, None).await?;
@@ -661,33 +652,35 @@ async fn crawl(state: &AppState, post: &Value, depth: usize) -> Result<(), AppEr
     Ok(())
 }
 
-/// The ids a collection lists (embedded, or fetched from `owner`'s server), following `first`
-/// and `next` for up to [`CRAWL_PAGES`] pages and [`CRAWL_ITEMS`] ids.
-async fn collection_items(state: &AppState, collection: &Value, owner: &Url) -> Vec<String> {
-    let mut page = match collection {
-        Value::Object(_) => Some(collection.clone()),
-        Value::String(url) => fetch_collection(state, url, owner).await,
-        _ => None,
+/// The ids a collection lists (embedded, or fetched from `owner`'s server): see [`items_from`].
+async fn collection_items(state: &AppState, collection: &Ref<Collection>, owner: &Url) -> Vec<String> {
+    let collection = match collection {
+        Ref::Object(embedded) => Some((**embedded).clone()),
+        Ref::Id(id) => fetch_collection(state, id.url(), owner).await,
     };
+    items_from(state, collection, owner).await
+}
+
+/// The ids listed from `page` on, following `first` (when the collection lists nothing itself)
+/// and `next` for up to [`CRAWL_PAGES`] pages and [`CRAWL_ITEMS`] ids.
+async fn items_from(state: &AppState, mut page: Option<Collection>, owner: &Url) -> Vec<String> {
     let mut items: Vec<String> = Vec::new();
     for _ in 0..CRAWL_PAGES {
         let Some(current) = page.take() else { break };
-        let list = current.get("orderedItems").or_else(|| current.get("items"));
-        for item in list.and_then(Value::as_array).into_iter().flatten() {
-            if let Some(id) = id_of(Some(item)) {
-                items.push(id.to_string());
-            }
-        }
+        items.extend(current.items().filter_map(Payload::id).map(Id::to_string));
         if items.len() >= CRAWL_ITEMS {
             break;
         }
-        page = match (list, current.get("first")) {
-            (None, Some(first @ Value::Object(_))) => Some(first.clone()),
-            (None, Some(Value::String(url))) => fetch_collection(state, url, owner).await,
-            _ => match id_of(current.get("next")) {
-                Some(url) => fetch_collection(state, url, owner).await,
+        let listed = current.items().next().is_some();
+        page = match (listed, &current.first, &current.next) {
+            (false, Some(Ref::Object(first)), _) => Some((**first).clone()),
+            (false, Some(Ref::Id(first)), _) => fetch_collection(state, first.url(), owner).await,
+            (_, _, Some(Ref::Id(next))) => fetch_collection(state, next.url(), owner).await,
+            (_, _, Some(Ref::Object(next))) => match &next.id {
+                Some(next) => fetch_collection(state, next.url(), owner).await,
                 None => None,
             },
+            (_, _, None) => None,
         };
     }
     items.truncate(CRAWL_ITEMS);
@@ -695,9 +688,11 @@ async fn collection_items(state: &AppState, collection: &Value, owner: &Url) -> 
 }
 
 /// A page of a collection, from `owner`'s server.
-async fn fetch_collection(state: &AppState, url: &str, owner: &Url) -> Option<Value> {
-    let url = Url::parse(url).ok().filter(|u| same_origin(u, owner))?;
-    fetch::get_document(&state.client, &url, Some(&state.site_key), state.config.dev).await.ok()
+async fn fetch_collection(state: &AppState, url: &Url, owner: &Url) -> Option<Collection> {
+    if !same_origin(url, owner) {
+        return None;
+    }
+    fetch::get_typed(&state.client, url, Some(&state.site_key), state.config.dev).await.ok()
 }
 
 #[cfg(test)]
@@ -705,15 +700,22 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A Note with `fields` beside its id and type.
+    fn note(fields: Value) -> Object {
+        let mut note = json!({ "id": "https://a.example/notes/1", "type": "Note" });
+        note.as_object_mut().expect("object").extend(fields.as_object().expect("fields").clone());
+        serde_json::from_value(note).expect("note")
+    }
+
     #[test]
     fn only_posts_to_the_public_are_replies_to_publish() {
         let public = "https://www.w3.org/ns/activitystreams#Public";
-        assert!(is_public(&serde_json::json!({ "to": [public] })));
-        assert!(is_public(&serde_json::json!({ "to": "https://a.example/u/followers", "cc": public })));
-        assert!(is_public(&serde_json::json!({ "cc": ["as:Public"] })));
-        assert!(!is_public(&serde_json::json!({ "to": ["https://b.example/users/site"], "cc": [] })));
-        assert!(!is_public(&serde_json::json!({ "to": ["https://a.example/u/followers"] })));
-        assert!(!is_public(&serde_json::json!({ "content": "no addressing" })));
+        assert!(note(json!({ "to": [public] })).is_public());
+        assert!(note(json!({ "to": "https://a.example/u/followers", "cc": public })).is_public());
+        assert!(note(json!({ "cc": ["as:Public"] })).is_public());
+        assert!(!note(json!({ "to": ["https://b.example/users/site"], "cc": [] })).is_public());
+        assert!(!note(json!({ "to": ["https://a.example/u/followers"] })).is_public());
+        assert!(!note(json!({ "content": "no addressing" })).is_public());
     }
 
     #[test]
@@ -726,21 +728,22 @@ mod tests {
 
     #[test]
     fn only_web_urls_are_kept() {
-        assert_eq!(web_url(Some(&json!("https://a.example/p/1"))).as_deref(), Some("https://a.example/p/1"));
-        assert_eq!(web_url(Some(&json!("javascript:alert(1)"))), None);
-        assert_eq!(web_url(Some(&json!({"type": "Link", "href": "data:text/html,x"}))), None);
+        let url_of = |url: Value| web_url(&note(json!({ "url": url })).url);
+        assert_eq!(url_of(json!("https://a.example/p/1")).as_deref(), Some("https://a.example/p/1"));
+        assert_eq!(url_of(json!("javascript:alert(1)")), None);
+        assert_eq!(url_of(json!({"type": "Link", "href": "data:text/html,x"})), None);
         let list = json!([{"href": "https://a.example/x.json", "mediaType": "application/json"},
                           {"href": "https://a.example/x", "mediaType": "text/html"}]);
-        assert_eq!(web_url(Some(&list)).as_deref(), Some("https://a.example/x"));
+        assert_eq!(url_of(list).as_deref(), Some("https://a.example/x"));
     }
 
     #[test]
     fn markdown_text_is_read_as_text() {
-        let peertube = json!({"mediaType": "text/markdown"});
-        assert!(is_plain_text(&peertube, "first\n\n2 < 3"));
-        assert!(!is_plain_text(&peertube, "<p>already HTML</p>"));
-        assert!(!is_plain_text(&json!({"mediaType": "text/html"}), "first\n\nsecond"));
-        assert!(!is_plain_text(&json!({}), "first\n\nsecond"));
+        let peertube = Some("text/markdown");
+        assert!(is_plain_text(peertube, "first\n\n2 < 3"));
+        assert!(!is_plain_text(peertube, "<p>already HTML</p>"));
+        assert!(!is_plain_text(Some("text/html"), "first\n\nsecond"));
+        assert!(!is_plain_text(None, "first\n\nsecond"));
     }
 
     #[test]

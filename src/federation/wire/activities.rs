@@ -8,13 +8,15 @@ use activitypub_federation::kinds::activity::{
     AcceptType, AnnounceType, BlockType, CreateType, DeleteType, DislikeType, FlagType, FollowType, LikeType, MoveType,
     RejectType, UndoType, UpdateType,
 };
-use activitypub_federation::protocol::helpers::{deserialize_one_or_many, deserialize_skip_error};
-use serde::Deserialize;
+use activitypub_federation::protocol::helpers::deserialize_skip_error;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 use url::Url;
 
 use super::actors::Actor;
 use super::objects::{Link, Object, Tag};
-use super::values::{Id, OneOrMany, Ref, Types};
+use super::values::{audience, Id, OneOrMany, Ref, Types};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActivityKind {
@@ -57,9 +59,11 @@ impl ActivityKind {
     }
 }
 
-/// What an activity's `object` (or a collection's item) is.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+/// What an activity's `object` (or a collection's item) is: a string is an id, an array
+/// several, and an object by its `type` an activity (a kind this service reads), an actor (it
+/// has an `inbox`) or else an object. An error names what is wrong with the one it was taken
+/// for.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
     Id(Id),
     Activity(Box<Activity>),
@@ -68,7 +72,57 @@ pub enum Payload {
     Many(Vec<Payload>),
 }
 
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Payload, D::Error> {
+        Payload::read(Value::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What tells the payloads apart.
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(rename = "type", default, deserialize_with = "deserialize_skip_error")]
+    types: Types,
+    #[serde(default)]
+    inbox: Option<IgnoredAny>,
+}
+
 impl Payload {
+    fn read(value: Value) -> Result<Payload, serde_json::Error> {
+        match value {
+            Value::String(id) => Id::parse(&id).map(Payload::Id).map_err(serde::de::Error::custom),
+            Value::Array(items) => items.into_iter().map(Payload::read).collect::<Result<_, _>>().map(Payload::Many),
+            value => {
+                let probe = Probe::deserialize(&value)?;
+                if ActivityKind::of(&probe.types).is_some() {
+                    serde_json::from_value(value).map(|a| Payload::Activity(Box::new(a)))
+                } else if probe.inbox.is_some() {
+                    serde_json::from_value(value).map(|a| Payload::Actor(Box::new(a)))
+                } else {
+                    serde_json::from_value(value).map(|o| Payload::Object(Box::new(o)))
+                }
+            }
+        }
+    }
+
+    /// The id of what it names (the first of several).
+    pub fn first_id(&self) -> Option<&Id> {
+        match self {
+            Payload::Many(items) => items.first().and_then(Payload::first_id),
+            one => one.id(),
+        }
+    }
+
+    /// Its first `type` as sent, for the log (empty for an id or several).
+    pub fn type_name(&self) -> String {
+        match self {
+            Payload::Activity(activity) => format!("{:?}", activity.kind),
+            Payload::Actor(actor) => actor.types.0.first().cloned().unwrap_or_default(),
+            Payload::Object(object) => object.type_name().to_string(),
+            Payload::Id(_) | Payload::Many(_) => String::new(),
+        }
+    }
+
     /// The id of what it names (None for several).
     pub fn id(&self) -> Option<&Id> {
         match self {
@@ -100,9 +154,9 @@ struct Raw {
     tag: OneOrMany<Tag>,
     #[serde(default, deserialize_with = "deserialize_skip_error")]
     published: Option<String>,
-    #[serde(default, deserialize_with = "deserialize_one_or_many")]
+    #[serde(default, deserialize_with = "audience")]
     to: Vec<Url>,
-    #[serde(default, deserialize_with = "deserialize_one_or_many")]
+    #[serde(default, deserialize_with = "audience")]
     cc: Vec<Url>,
 }
 
@@ -150,6 +204,11 @@ impl TryFrom<Raw> for Activity {
 }
 
 impl Activity {
+    /// Reads an activity from the body's JSON (already checked by [`crate::federation::limits`]).
+    pub fn read(body: &Value) -> Result<Activity, serde_json::Error> {
+        Activity::deserialize(body)
+    }
+
     /// The id of the actor who sent it.
     pub fn actor_id(&self) -> &Id {
         self.actor.id()

@@ -5,12 +5,14 @@ use activitypub_federation::protocol::helpers::deserialize_skip_error;
 use serde::Deserialize;
 
 use super::activities::Payload;
-use super::values::{HasId, Id, OneOrMany, Ref, Types};
+use super::values::{Id, OneOrMany, Ref, Types};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Collection {
-    pub id: Id,
+    /// Absent on an embedded first page (Mastodon's `replies`).
+    #[serde(default)]
+    pub id: Option<Id>,
     #[serde(rename = "type")]
     pub types: Types,
     #[serde(default, deserialize_with = "deserialize_skip_error")]
@@ -25,12 +27,6 @@ pub struct Collection {
     pub items: OneOrMany<Payload>,
     #[serde(default, deserialize_with = "deserialize_skip_error")]
     pub ordered_items: OneOrMany<Payload>,
-}
-
-impl HasId for Collection {
-    fn id(&self) -> &Id {
-        &self.id
-    }
 }
 
 impl Collection {

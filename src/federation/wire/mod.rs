@@ -10,8 +10,11 @@
 //! References are [`Id`]s, not the crate's `ObjectId<T>`: that needs `T` to implement its
 //! `Object` trait (fetching and storing), which comes as each handler moves onto these types.
 //!
-//! Issue 20, step 1: the types and the parse test of every inbound fixture; the handlers still
-//! read `serde_json::Value` until the next steps move them here.
+//! Who reads them so far (issue 20 moves the handlers here one step at a time): the inbox reads
+//! a `Create` or `Update` into an [`Activity`] ([`Activity::read`]) for
+//! [`super::replies`], which fetches posts up a chain as [`Object`]s and crawls `replies` and
+//! `context` as [`Collection`]s ([`super::fetch::get_typed`]). The other activities are still
+//! read from `serde_json::Value`.
 
 pub mod activities;
 pub mod actors;
@@ -141,6 +144,30 @@ mod tests {
 
         let undo = fixture("mastodon/undo_like.json");
         assert_eq!(undo.inner().map(|like| like.kind), Some(ActivityKind::Like));
+    }
+
+    /// An `object` is read as what its type says, and when it cannot be read the error names
+    /// the fault, not "no variant matched".
+    #[test]
+    fn payloads_are_told_apart_and_errors_name_the_fault() {
+        let read = |object: serde_json::Value| {
+            let create = serde_json::json!({"type": "Create", "actor": "https://a.example/u", "object": object});
+            Activity::read(&create).map(|a| a.object.expect("object"))
+        };
+        let note = read(serde_json::json!({"id": "https://a.example/n/1", "type": ["Note", "misskey:Note"]}));
+        assert!(matches!(note, Ok(Payload::Object(ref o)) if o.kind() == ObjectKind::Note));
+        let person = read(
+            serde_json::json!({"id": "https://a.example/u", "type": "Person", "inbox": "https://a.example/u/inbox"}),
+        );
+        assert!(matches!(person, Ok(Payload::Actor(_))));
+        let untyped = read(serde_json::json!({"id": "https://a.example/n/1"}));
+        assert!(matches!(untyped, Ok(Payload::Object(ref o)) if o.kind() == ObjectKind::Other));
+        let several = read(serde_json::json!(["https://a.example/n/1", "https://a.example/n/2"])).expect("several");
+        assert_eq!(several.first_id().map(Id::as_str), Some("https://a.example/n/1"));
+        let blank = read(serde_json::json!({"id": "_:b0", "type": "Note"})).expect_err("a blank node");
+        assert!(blank.to_string().contains("'_:b0' is not an absolute URL"), "{blank}");
+        let no_id = read(serde_json::json!({"type": "Note", "content": "hi"})).expect_err("no id");
+        assert!(no_id.to_string().contains("missing field `id`"), "{no_id}");
     }
 
     #[test]

@@ -3,13 +3,11 @@
 //! a field in a shape no server was seen to send is read as absent rather than refusing the
 //! whole document.
 
-use std::collections::BTreeMap;
-
-use activitypub_federation::protocol::helpers::{deserialize_one_or_many, deserialize_skip_error};
+use activitypub_federation::protocol::helpers::deserialize_skip_error;
 use serde::Deserialize;
 use url::Url;
 
-use super::values::{text, HasId, Id, OneOrMany, Ref, Types};
+use super::values::{audience, text, HasId, Id, LanguageMap, OneOrMany, Ref, Types};
 
 /// The object types this service knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,11 +58,12 @@ impl UrlValue {
     }
 }
 
-/// A media attachment: `url` or `href`, its media type and description.
+/// A media attachment: `url` or `href`, its media type and description (`summary` for
+/// GoToSocial, `name` for the others).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Attachment {
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "deserialize_skip_error")]
     pub types: Types,
     #[serde(default, deserialize_with = "deserialize_skip_error")]
     pub url: OneOrMany<UrlValue>,
@@ -74,6 +73,24 @@ pub struct Attachment {
     pub media_type: Option<String>,
     #[serde(default, deserialize_with = "deserialize_skip_error")]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub summary: Option<String>,
+}
+
+/// A post's language as PeerTube gives it (`{"identifier": "en"}`), or as a tag.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Language {
+    Tag(String),
+    Identified { identifier: String },
+}
+
+impl Language {
+    pub fn tag(&self) -> &str {
+        match self {
+            Language::Tag(tag) | Language::Identified { identifier: tag } => tag,
+        }
+    }
 }
 
 /// A tag: a Mention, a Hashtag, an Emoji.
@@ -94,7 +111,8 @@ pub struct Tag {
 #[serde(rename_all = "camelCase")]
 pub struct Object {
     pub id: Id,
-    #[serde(rename = "type")]
+    /// Absent or odd, the object is of no type this service knows ([`ObjectKind::Other`]).
+    #[serde(rename = "type", default, deserialize_with = "deserialize_skip_error")]
     pub types: Types,
     #[serde(default, deserialize_with = "deserialize_skip_error")]
     pub attributed_to: OneOrMany<Ref<Link>>,
@@ -103,7 +121,12 @@ pub struct Object {
     #[serde(default, deserialize_with = "deserialize_skip_error")]
     pub content: Option<String>,
     #[serde(default, deserialize_with = "deserialize_skip_error")]
-    pub content_map: BTreeMap<String, String>,
+    pub content_map: LanguageMap,
+    /// `text/html` when absent; PeerTube marks its comments `text/markdown`.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub media_type: Option<String>,
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub language: Option<Language>,
     #[serde(default, deserialize_with = "deserialize_skip_error")]
     pub summary: Option<String>,
     #[serde(default, deserialize_with = "deserialize_skip_error")]
@@ -127,9 +150,9 @@ pub struct Object {
     pub context: Option<Url>,
     #[serde(default, deserialize_with = "deserialize_skip_error")]
     pub conversation: Option<String>,
-    #[serde(default, deserialize_with = "deserialize_one_or_many")]
+    #[serde(default, deserialize_with = "audience")]
     pub to: Vec<Url>,
-    #[serde(default, deserialize_with = "deserialize_one_or_many")]
+    #[serde(default, deserialize_with = "audience")]
     pub cc: Vec<Url>,
     /// A Tombstone's former type and deletion time.
     #[serde(default, deserialize_with = "deserialize_skip_error")]
@@ -159,5 +182,27 @@ impl Object {
     /// The text: `content`, else `contentMap` (GoToSocial sends only the map).
     pub fn text(&self) -> Option<String> {
         text(self.content.as_ref(), &self.content_map, None)
+    }
+
+    /// True for the posts a reply can be: Note, Article, Page.
+    pub fn is_post(&self) -> bool {
+        matches!(self.kind(), ObjectKind::Note | ObjectKind::Article | ObjectKind::Page)
+    }
+
+    /// Its first `type`, as sent (for the log).
+    pub fn type_name(&self) -> &str {
+        self.types.0.first().map(String::as_str).unwrap_or_default()
+    }
+
+    /// Addressed to the public, in `to` or `cc` (public or unlisted); a direct message or a
+    /// followers-only post is not.
+    pub fn is_public(&self) -> bool {
+        let public = activitypub_federation::kinds::public();
+        self.to.iter().chain(&self.cc).any(|address| *address == public)
+    }
+
+    /// The author's id: the first of `attributedTo`.
+    pub fn author(&self) -> Option<&Id> {
+        self.attributed_to.first().map(Ref::id)
     }
 }

@@ -1,11 +1,11 @@
 //! The value shapes real servers differ on, each read one way: an id that must be an absolute
 //! http(s) URL ([`Id`]), one value or an array ([`OneOrMany`]), an id or the object itself
-//! ([`Ref`]), `type` as a string or an array ([`Types`]), and text from `content` or
-//! `contentMap` ([`text`]). Audiences (`to`, `cc`) use activitypub_federation's own
-//! `deserialize_one_or_many`, which also reads `Public` and `as:Public`.
+//! ([`Ref`]), `type` as a string or an array ([`Types`]), a language map kept in the sender's
+//! order ([`LanguageMap`]) and text from `content` or `contentMap` ([`text`]), audiences
+//! ([`audience`]).
 
-use std::collections::BTreeMap;
-
+use activitypub_federation::kinds::public;
+use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
@@ -46,7 +46,8 @@ impl<'de> Deserialize<'de> for Id {
 }
 
 /// One value or an array of them, read as a list (an absent field is an empty list with
-/// `#[serde(default)]`).
+/// `#[serde(default)]`). In an array, an entry that cannot be read is left out (an attachment
+/// list with a bare string in it keeps its other attachments); one value alone must be read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OneOrMany<T>(pub Vec<T>);
 
@@ -66,18 +67,14 @@ impl<T> OneOrMany<T> {
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<OneOrMany<T>, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Shape<T> {
-            Many(Vec<T>),
-            One(T),
-        }
-        Ok(match Option::<Shape<T>>::deserialize(deserializer)? {
-            None => OneOrMany(Vec::new()),
-            Some(Shape::Many(many)) => OneOrMany(many),
-            Some(Shape::One(one)) => OneOrMany(vec![one]),
+        Ok(match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::Null => OneOrMany(Vec::new()),
+            serde_json::Value::Array(items) => {
+                OneOrMany(items.into_iter().filter_map(|item| serde_json::from_value(item).ok()).collect())
+            }
+            one => OneOrMany(vec![serde_json::from_value(one).map_err(serde::de::Error::custom)?]),
         })
     }
 }
@@ -134,10 +131,88 @@ impl<'de> Deserialize<'de> for Types {
     }
 }
 
-/// The text of a field with its language map: `content` when given, else the first entry of
-/// `contentMap` (GoToSocial and some others send only the map), preferring `language`.
-pub fn text(plain: Option<&String>, map: &BTreeMap<String, String>, language: Option<&str>) -> Option<String> {
-    plain.cloned().or_else(|| language.and_then(|l| map.get(l).cloned())).or_else(|| map.values().next().cloned())
+/// A language map (`contentMap`, `nameMap`) in the order the sender wrote it: its first
+/// language is the post's. An entry whose value is not text keeps its language, without text.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LanguageMap(pub Vec<(String, Option<String>)>);
+
+impl LanguageMap {
+    /// The first language given.
+    pub fn first_language(&self) -> Option<&str> {
+        self.0.first().map(|(language, _)| language.as_str())
+    }
+
+    /// The text in `language`, if given.
+    pub fn get(&self, language: &str) -> Option<&str> {
+        self.0.iter().find(|(l, _)| l == language).and_then(|(_, text)| text.as_deref())
+    }
+
+    /// The first text given, in whichever language.
+    pub fn first_text(&self) -> Option<&str> {
+        self.0.iter().find_map(|(_, text)| text.as_deref())
+    }
+}
+
+impl<'de> Deserialize<'de> for LanguageMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<LanguageMap, D::Error> {
+        struct Entries;
+
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Entry {
+            Text(String),
+            Other(IgnoredAny),
+        }
+
+        impl<'de> Visitor<'de> for Entries {
+            type Value = LanguageMap;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of languages to text")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LanguageMap, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((language, entry)) = map.next_entry::<String, Entry>()? {
+                    let text = match entry {
+                        Entry::Text(text) => Some(text),
+                        Entry::Other(_) => None,
+                    };
+                    entries.push((language, text));
+                }
+                Ok(LanguageMap(entries))
+            }
+        }
+
+        deserializer.deserialize_map(Entries)
+    }
+}
+
+/// The text of a field with its language map: `content` when given, else `contentMap`'s text
+/// in `language`, else its first (GoToSocial and some others send only the map).
+pub fn text(plain: Option<&String>, map: &LanguageMap, language: Option<&str>) -> Option<String> {
+    let mapped = language.and_then(|l| map.get(l)).or_else(|| map.first_text());
+    plain.cloned().or_else(|| mapped.map(str::to_string))
+}
+
+/// An audience (`to`, `cc`): one address or several, `Public` and `as:Public` read as the
+/// public collection. Unlike activitypub_federation's `deserialize_one_or_many`, which refuses
+/// the whole list for one entry that is not a URL, such an entry (a blank node, an embedded
+/// object) is left out: an audience only ever widens what is published by naming the public.
+pub fn audience<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Url>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Address {
+        Text(String),
+        Other(IgnoredAny),
+    }
+    let addresses = OneOrMany::<Address>::deserialize(deserializer)?;
+    let urls = addresses.0.into_iter().filter_map(|address| match address {
+        Address::Text(text) if matches!(text.as_str(), "Public" | "as:Public") => Some(public()),
+        Address::Text(text) => Url::parse(&text).ok(),
+        Address::Other(_) => None,
+    });
+    Ok(urls.collect())
 }
 
 #[cfg(test)]
@@ -188,10 +263,25 @@ mod tests {
     }
 
     #[test]
-    fn content_map_stands_in_for_content() {
-        let map = BTreeMap::from([("de".to_string(), "Hallo".to_string()), ("en".to_string(), "Hello".to_string())]);
-        assert_eq!(text(None, &map, Some("en")).as_deref(), Some("Hello"));
-        assert_eq!(text(None, &map, None).as_deref(), Some("Hallo"));
+    fn content_map_stands_in_for_content_in_the_senders_order() {
+        let map: LanguageMap = serde_json::from_value(json!({"fr": 3, "en": "Hello", "de": "Hallo"})).expect("map");
+        assert_eq!(map.first_language(), Some("fr"));
+        assert_eq!(text(None, &map, Some("de")).as_deref(), Some("Hallo"));
+        assert_eq!(text(None, &map, None).as_deref(), Some("Hello"));
         assert_eq!(text(Some(&"Hi".to_string()), &map, Some("en")).as_deref(), Some("Hi"));
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Addressed {
+        #[serde(default, deserialize_with = "audience")]
+        to: Vec<Url>,
+    }
+
+    #[test]
+    fn audiences_read_public_aliases_and_leave_out_what_is_not_an_address() {
+        let read = |to: serde_json::Value| serde_json::from_value::<Addressed>(json!({ "to": to })).expect("to").to;
+        assert_eq!(read(json!("as:Public")), vec![public()]);
+        assert_eq!(read(json!(["Public", {"id": "x"}, "https://a.example/u/followers"])).len(), 2);
+        assert!(serde_json::from_value::<Addressed>(json!({})).expect("absent").to.is_empty());
     }
 }
