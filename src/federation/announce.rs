@@ -21,7 +21,9 @@ use crate::store::inbound::ReactionKind;
 /// Handles an `Announce` verified as sent by `actor`.
 pub async fn receive(state: &AppState, actor: &RemoteActor, activity: &Value) -> Result<(), AppError> {
     let Some(inner) = activity.get("object").filter(|object| is_activity(object)) else {
-        return reactions::react(state, actor, activity, ReactionKind::Announce).await;
+        let id = activity.get("id").and_then(Value::as_str);
+        let object = super::inbox::id_of(activity.get("object"));
+        return reactions::react(state, actor, id, object, ReactionKind::Announce).await;
     };
     let kind = inner.get("type").and_then(Value::as_str).unwrap_or_default();
     let post = super::inbox::id_of(inner.get("object"));

@@ -27,14 +27,13 @@ use url::Url;
 use super::fetch::{self, same_origin};
 use super::objects::document;
 use super::signatures;
-use super::wire;
+use super::wire::{self, ActivityKind, Id, Payload};
 use super::{limits, reactions};
 use crate::domain::LocalActor;
 use crate::http::error::AppError;
 use crate::http::extract::AppPath;
 use crate::startup::AppState;
 use crate::store::federation::{DirectActivity, NewFollower, RemoteActor};
-use crate::store::inbound::ReactionKind;
 
 /// The largest activity accepted.
 pub const MAX_INBOX_BYTES: usize = 1024 * 1024;
@@ -166,17 +165,13 @@ async fn receive(
     }
     match kind.as_str() {
         "Follow" => follow(state, inbox_owner, &signer, &activity).await?,
-        "Undo" => undo(state, &signer, &activity).await?,
+        "Undo" => undo(state, &signer, &typed(&activity)?).await?,
         "Move" => move_follower(state, &signer, &activity).await?,
         "Create" => super::replies::create(state, &signer, &typed(&activity)?).await?,
         "Update" => super::replies::update(state, &signer, &typed(&activity)?).await?,
-        "Delete" => super::replies::delete(state, &signer, &activity).await?,
-        "Like" if reactions::is_emoji(&activity) => {
-            reactions::react(state, &signer, &activity, ReactionKind::Emoji).await?
-        }
-        "Like" => reactions::react(state, &signer, &activity, ReactionKind::Like).await?,
-        "EmojiReact" => reactions::react(state, &signer, &activity, ReactionKind::Emoji).await?,
-        "Dislike" => reactions::dislike(state, &signer, &activity).await?,
+        "Delete" => super::replies::delete(state, &signer, &typed(&activity)?).await?,
+        "Like" | "EmojiReact" => reactions::like(state, &signer, &typed(&activity)?).await?,
+        "Dislike" => reactions::dislike(state, &signer, &typed(&activity)?).await?,
         "Announce" => super::announce::receive(state, &signer, &activity).await?,
         "Flag" => reactions::flag(state, &signer, &activity).await?,
         "Accept" => super::following::answer(state, &signer, &activity, true).await?,
@@ -211,9 +206,9 @@ pub async fn forget_old_activities(state: AppState) {
     }
 }
 
-/// The local actor a Follow (or the Follow inside an Undo) is for.
-async fn followed_actor(state: &AppState, follow: &Value) -> Result<LocalActor, AppError> {
-    let object = id_of(follow.get("object")).ok_or_else(|| AppError::bad_request("the Follow has no object"))?;
+/// The local actor a Follow (or the Follow inside an Undo) is for: its `object`.
+async fn followed_actor(state: &AppState, object: Option<&str>) -> Result<LocalActor, AppError> {
+    let object = object.ok_or_else(|| AppError::bad_request("the Follow has no object"))?;
     let username =
         state.urls.username_of(object).ok_or_else(|| AppError::not_found(format!("{object} is not an actor here")))?;
     state
@@ -229,7 +224,7 @@ async fn follow(
     follower: &RemoteActor,
     activity: &Value,
 ) -> Result<(), AppError> {
-    let followed = followed_actor(state, activity).await?;
+    let followed = followed_actor(state, id_of(activity.get("object"))).await?;
     if inbox_owner.is_some_and(|owner| owner.id != followed.id) {
         return Err(AppError::bad_request("this inbox's actor is not the one followed"));
     }
@@ -278,28 +273,29 @@ async fn follow(
     Ok(())
 }
 
-async fn undo(state: &AppState, signer: &RemoteActor, activity: &Value) -> Result<(), AppError> {
-    let object = activity.get("object").ok_or_else(|| AppError::bad_request("the Undo has no object"))?;
+async fn undo(state: &AppState, signer: &RemoteActor, activity: &wire::Activity) -> Result<(), AppError> {
+    let object = activity.object.as_ref().ok_or_else(|| AppError::bad_request("the Undo has no object"))?;
     match object {
-        Value::Object(inner) if inner.get("type").and_then(Value::as_str) == Some("Follow") => {
-            if id_of(inner.get("actor")) != Some(signer.ap_id.as_str()) {
+        Payload::Activity(follow) if follow.kind == ActivityKind::Follow => {
+            if follow.actor_id().as_str() != signer.ap_id {
                 return Err(AppError::new(StatusCode::FORBIDDEN, "only the follower can undo a Follow"));
             }
-            let followed = followed_actor(state, object).await?;
+            let followed = followed_actor(state, follow.object.as_ref().and_then(Payload::first_id).map(Id::as_str));
+            let followed = followed.await?;
             let removed = state.store.remove_follower(followed.id, &signer.ap_id).await?;
             tracing::info!(follower = %signer.ap_id, followed = %followed.username, removed, "unfollowed");
         }
-        Value::String(id) => {
+        Payload::Id(id) => {
             // An id alone: the Follow or the reaction it names.
             if !reactions::undo(state, signer, object).await? {
-                let removed = state.store.remove_follow(&signer.ap_id, id).await?;
+                let removed = state.store.remove_follow(&signer.ap_id, id.as_str()).await?;
                 tracing::info!(follower = %signer.ap_id, removed, "unfollowed (by Follow id)");
             }
         }
-        Value::Object(inner)
-            if matches!(inner.get("type").and_then(Value::as_str), Some("Like" | "EmojiReact" | "Announce")) =>
+        Payload::Activity(reaction)
+            if matches!(reaction.kind, ActivityKind::Like | ActivityKind::EmojiReact | ActivityKind::Announce) =>
         {
-            if id_of(inner.get("actor")).is_some_and(|a| a != signer.ap_id) {
+            if reaction.actor_id().as_str() != signer.ap_id {
                 return Err(AppError::new(StatusCode::FORBIDDEN, "only its actor can undo a reaction"));
             }
             reactions::undo(state, signer, object).await?;

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::inbox::id_of;
+use super::wire::{Activity, ActivityKind, Id, Payload};
 use crate::domain::html::plain_text;
 use crate::http::error::AppError;
 use crate::startup::AppState;
@@ -13,16 +14,17 @@ use crate::store::inbound::{NewReaction, NewReport, ReactionKind};
 /// The most object ids a report keeps.
 const MAX_REPORTED: usize = 100;
 
-/// Counts a Like or Announce by `actor` when its object is one of our articles or comments.
+/// Counts a Like or Announce (its id `activity_id`) by `actor` when its `object` is one of our
+/// articles or comments.
 pub async fn react(
     state: &AppState,
     actor: &RemoteActor,
-    activity: &Value,
+    activity_id: Option<&str>,
+    object: Option<&str>,
     kind: ReactionKind,
 ) -> Result<(), AppError> {
-    let activity_id =
-        activity.get("id").and_then(Value::as_str).ok_or_else(|| AppError::bad_request("the activity has no id"))?;
-    let Some(object) = id_of(activity.get("object")) else {
+    let activity_id = activity_id.ok_or_else(|| AppError::bad_request("the activity has no id"))?;
+    let Some(object) = object else {
         return Err(AppError::bad_request("the activity has no object"));
     };
     // A reaction to a deleted comment (a placeholder) is not counted.
@@ -45,18 +47,27 @@ pub async fn react(
     Ok(())
 }
 
+/// Counts a `Like` or an `EmojiReact` by `actor` (see [`react`]).
+pub async fn like(state: &AppState, actor: &RemoteActor, activity: &Activity) -> Result<(), AppError> {
+    let kind = match activity.kind {
+        ActivityKind::EmojiReact => ReactionKind::Emoji,
+        _ if is_emoji(activity) => ReactionKind::Emoji,
+        _ => ReactionKind::Like,
+    };
+    let object = activity.object.as_ref().and_then(Payload::first_id).map(Id::as_str);
+    react(state, actor, activity.id.as_ref().map(Id::as_str), object, kind).await
+}
+
 /// True for a Like that carries an emoji (Misskey's `_misskey_reaction`, or `content`): an
 /// emoji reaction, counted beside a plain Like of the same account.
-pub fn is_emoji(activity: &Value) -> bool {
-    ["_misskey_reaction", "content"]
-        .iter()
-        .any(|k| activity.get(*k).and_then(Value::as_str).is_some_and(|v| !v.trim().is_empty()))
+fn is_emoji(activity: &Activity) -> bool {
+    [&activity.misskey_reaction, &activity.content].into_iter().flatten().any(|emoji| !emoji.trim().is_empty())
 }
 
 /// A `Dislike` (Lemmy's downvote) is not counted, but takes back the account's Like of the
 /// object: Lemmy sends only the Dislike when a vote turns from up to down.
-pub async fn dislike(state: &AppState, actor: &RemoteActor, activity: &Value) -> Result<(), AppError> {
-    if let Some(object) = id_of(activity.get("object")) {
+pub async fn dislike(state: &AppState, actor: &RemoteActor, activity: &Activity) -> Result<(), AppError> {
+    if let Some(object) = activity.object.as_ref().and_then(Payload::first_id).map(Id::as_str) {
         let removed = state.store.remove_reaction_to(ReactionKind::Like, &actor.ap_id, object).await?;
         tracing::info!(actor = %actor.ap_id, object, removed, "dislike: not counted, a like taken back");
     }
@@ -65,19 +76,19 @@ pub async fn dislike(state: &AppState, actor: &RemoteActor, activity: &Value) ->
 
 /// Removes the reaction an `Undo` names, if `actor` made it: by the activity's id, or (an
 /// embedded activity whose id we never saw, as Lemmy re-creates its votes) by its kind and object.
-pub async fn undo(state: &AppState, actor: &RemoteActor, object: &Value) -> Result<bool, AppError> {
-    let Some(id) = id_of(Some(object)) else { return Ok(false) };
+pub async fn undo(state: &AppState, actor: &RemoteActor, object: &Payload) -> Result<bool, AppError> {
+    let Some(id) = object.first_id().map(Id::as_str) else { return Ok(false) };
     let mut removed = state.store.remove_reaction(id, &actor.ap_id).await?;
-    if !removed && object.is_object() {
-        let kind = match object.get("type").and_then(Value::as_str) {
-            Some("Like") if is_emoji(object) => Some(ReactionKind::Emoji),
-            Some("Like") => Some(ReactionKind::Like),
-            Some("EmojiReact") => Some(ReactionKind::Emoji),
-            Some("Announce") => Some(ReactionKind::Announce),
+    if let (false, Payload::Activity(undone)) = (removed, object) {
+        let kind = match undone.kind {
+            ActivityKind::Like if is_emoji(undone) => Some(ReactionKind::Emoji),
+            ActivityKind::Like => Some(ReactionKind::Like),
+            ActivityKind::EmojiReact => Some(ReactionKind::Emoji),
+            ActivityKind::Announce => Some(ReactionKind::Announce),
             _ => None,
         };
-        if let (Some(kind), Some(target)) = (kind, id_of(object.get("object"))) {
-            removed = state.store.remove_reaction_to(kind, &actor.ap_id, target).await?;
+        if let (Some(kind), Some(target)) = (kind, undone.object.as_ref().and_then(Payload::first_id)) {
+            removed = state.store.remove_reaction_to(kind, &actor.ap_id, target.as_str()).await?;
         }
     }
     if removed {

@@ -20,13 +20,11 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::Semaphore;
 use url::Url;
 
 use super::fetch::{self, same_origin};
-use super::inbox::id_of;
 use super::wire::objects::{Attachment as WireAttachment, UrlValue};
 use super::wire::{Activity, ActorKind, Collection, Id, Object, ObjectKind, OneOrMany, Payload, Ref};
 use crate::config::ReplyPolicy;
@@ -89,14 +87,16 @@ fn updated_actor(activity: &Activity) -> Option<&Id> {
 }
 
 /// Handles a `Delete` verified as sent by `actor`: of a Tombstone, an object, or an id.
-pub async fn delete(state: &AppState, actor: &RemoteActor, activity: &Value) -> Result<(), AppError> {
-    let id = id_of(activity.get("object")).ok_or_else(|| AppError::bad_request("the Delete has no object"))?;
+pub async fn delete(state: &AppState, actor: &RemoteActor, activity: &Activity) -> Result<(), AppError> {
+    let object = activity.object.as_ref().and_then(Payload::first_id);
+    let object = object.ok_or_else(|| AppError::bad_request("the Delete has no object"))?;
+    let id = object.as_str();
     if id == actor.ap_id {
         tracing::info!(actor = %actor.ap_id, "account deleted: its replies stay until an admin removes them");
         return Ok(());
     }
     let actor_url = Url::parse(&actor.ap_id).map_err(|_| AppError::bad_request("the actor is not a URL"))?;
-    if !Url::parse(id).is_ok_and(|u| same_origin(&u, &actor_url)) {
+    if !same_origin(object.url(), &actor_url) {
         tracing::info!(actor = %actor.ap_id, object = id, "Delete ignored: the object is on another server");
         return Ok(());
     }
@@ -698,7 +698,7 @@ async fn fetch_collection(state: &AppState, url: &Url, owner: &Url) -> Option<Co
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     /// A Note with `fields` beside its id and type.
     fn note(fields: Value) -> Object {

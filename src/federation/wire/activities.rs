@@ -150,6 +150,8 @@ struct Raw {
     target: Option<Ref<Link>>,
     #[serde(default, deserialize_with = "deserialize_skip_error")]
     content: Option<String>,
+    #[serde(rename = "_misskey_reaction", default, deserialize_with = "deserialize_skip_error")]
+    misskey_reaction: Option<String>,
     #[serde(default, deserialize_with = "deserialize_skip_error")]
     tag: OneOrMany<Tag>,
     #[serde(default, deserialize_with = "deserialize_skip_error")]
@@ -172,6 +174,8 @@ pub struct Activity {
     pub target: Option<Ref<Link>>,
     /// A reaction's emoji (Like of Misskey, EmojiReact), a report's comment (Flag).
     pub content: Option<String>,
+    /// Misskey's emoji of a `Like`, beside `content`.
+    pub misskey_reaction: Option<String>,
     pub tag: OneOrMany<Tag>,
     pub published: Option<String>,
     pub to: Vec<Url>,
@@ -195,6 +199,7 @@ impl TryFrom<Raw> for Activity {
             object: raw.object,
             target: raw.target,
             content: raw.content,
+            misskey_reaction: raw.misskey_reaction,
             tag: raw.tag,
             published: raw.published,
             to: raw.to,
