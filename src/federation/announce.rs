@@ -10,48 +10,39 @@
 //!   logged and ignored: the relayer cannot vouch for another actor's activity, and there is no
 //!   document to fetch that would confirm it.
 
-use serde_json::Value;
-
 use super::reactions;
+use super::wire::{Activity, ActivityKind, Id, Payload};
 use crate::http::error::AppError;
 use crate::startup::AppState;
 use crate::store::federation::RemoteActor;
 use crate::store::inbound::ReactionKind;
 
-/// Handles an `Announce` verified as sent by `actor`.
-pub async fn receive(state: &AppState, actor: &RemoteActor, activity: &Value) -> Result<(), AppError> {
-    let Some(inner) = activity.get("object").filter(|object| is_activity(object)) else {
-        let id = activity.get("id").and_then(Value::as_str);
-        let object = super::inbox::id_of(activity.get("object"));
-        return reactions::react(state, actor, id, object, ReactionKind::Announce).await;
-    };
-    let kind = inner.get("type").and_then(Value::as_str).unwrap_or_default();
-    let post = super::inbox::id_of(inner.get("object"));
-    match (kind, post) {
-        ("Create" | "Update", Some(post)) => super::replies::relayed(state, actor, post, kind == "Update").await,
+/// Handles an `Announce` verified as sent by `actor`. An embedded activity (it has an `object`
+/// of its own; a Hubzilla post carries an `actor` too, so that alone does not tell) is a relay;
+/// anything else, a post or its id, is a boost.
+pub async fn receive(state: &AppState, actor: &RemoteActor, activity: &Activity) -> Result<(), AppError> {
+    let relayed = match &activity.object {
+        Some(Payload::Activity(inner)) => inner,
+        Some(other @ Payload::OtherActivity(_)) => {
+            let kind = other.type_name();
+            tracing::info!(relayer = %actor.ap_id, kind, "relayed activity ignored: only posts are taken, refetched");
+            return Ok(());
+        }
         _ => {
+            let id = activity.id.as_ref().map(Id::as_str);
+            let object = activity.object_id().map(Id::as_str);
+            return reactions::react(state, actor, id, object, ReactionKind::Announce).await;
+        }
+    };
+    match (relayed.kind, relayed.object_id()) {
+        (ActivityKind::Create | ActivityKind::Update, Some(post)) => {
+            let is_update = relayed.kind == ActivityKind::Update;
+            super::replies::relayed(state, actor, post.as_str(), is_update).await
+        }
+        (kind, _) => {
+            let kind = format!("{kind:?}");
             tracing::info!(relayer = %actor.ap_id, kind, "relayed activity ignored: only posts are taken, refetched");
             Ok(())
         }
-    }
-}
-
-/// True for an embedded activity (it has an `object` of its own), as opposed to a post: a
-/// Hubzilla post carries an `actor` too, so that alone does not tell.
-fn is_activity(object: &Value) -> bool {
-    object.is_object() && object.get("object").is_some()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn relayed_activities_are_told_from_posts() {
-        assert!(is_activity(&json!({"type": "Create", "actor": "https://a.example/u/x", "object": {"type": "Note"}})));
-        assert!(is_activity(&json!({"type": "Like", "object": "https://b.example/post/1"})));
-        assert!(!is_activity(&json!({"type": "Note", "actor": "https://hub.example/channel/x", "content": "hi"})));
-        assert!(!is_activity(&json!("https://b.example/post/1")));
     }
 }

@@ -10,13 +10,12 @@
 //!   author's `Update` (newer `updated`) edits it and `Delete` deletes it. It is never served
 //!   as ours, nor sent to our followers.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use url::Url;
 
 use super::fetch;
-use super::inbox::id_of;
 use super::objects::document;
-use super::wire::Object;
+use super::wire::{Activity, ActivityKind, Id, Object, Payload};
 use crate::domain::html::{plain_text, sanitize};
 use crate::domain::Key;
 use crate::http::error::AppError;
@@ -109,14 +108,16 @@ pub async fn unfollow(state: &AppState, ap_id: &str) -> Result<Option<Following>
 
 /// An `Accept` or `Reject` of one of our Follows, verified as sent by `actor`. Its object is our
 /// Follow, embedded or by id; anything else is only logged.
-pub async fn answer(state: &AppState, actor: &RemoteActor, activity: &Value, accepted: bool) -> Result<(), AppError> {
-    let object = activity.get("object");
-    let follow_id = id_of(object);
+pub async fn answer(
+    state: &AppState,
+    actor: &RemoteActor,
+    activity: &Activity,
+    accepted: bool,
+) -> Result<(), AppError> {
+    let follow_id = activity.object_id().map(Id::as_str);
     let ours = |id: &str| state.urls.activity_uuid(id).is_some();
-    let embedded_follow = object.is_some_and(|o| {
-        o.get("type").and_then(Value::as_str) == Some("Follow")
-            && id_of(o.get("actor")) == Some(state.urls.actor(&state.site.username).as_str())
-    });
+    let embedded_follow = matches!(&activity.object, Some(Payload::Activity(follow))
+        if follow.kind == ActivityKind::Follow && follow.actor_id().as_str() == state.urls.actor(&state.site.username));
     if !follow_id.is_some_and(ours) && !embedded_follow {
         tracing::info!(actor = %actor.ap_id, "Accept/Reject ignored: not of a Follow of ours");
         return Ok(());

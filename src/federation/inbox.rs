@@ -14,6 +14,7 @@
 //! request asks for is stored (a signer's verified key is kept, as a cache). A signed request
 //! from a server marked unavailable shows it is back: deliveries to it resume.
 
+use activitypub_federation::protocol::helpers::deserialize_skip_error;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
@@ -21,6 +22,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use url::Url;
 
@@ -132,8 +134,9 @@ async fn receive(
         return Err(AppError::bad_request("the body is not a JSON object"));
     }
     limits::check_shape(&activity).map_err(AppError::bad_request)?;
-    let kind = activity.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
-    let actor_id = id_of(activity.get("actor")).ok_or_else(|| AppError::bad_request("the activity has no actor"))?;
+    let envelope = Envelope::deserialize(&activity).map_err(|e| AppError::bad_request(e.to_string()))?;
+    let kind = envelope.kind.unwrap_or_default();
+    let actor_id = id_of(envelope.actor.as_ref()).ok_or_else(|| AppError::bad_request("the activity has no actor"))?;
     let actor_url = Url::parse(actor_id).map_err(|_| AppError::bad_request("the actor is not a URL"))?;
     let host = actor_url.host_str().unwrap_or_default();
     if let Err(wait) = state.inbox_limiter.check(host) {
@@ -149,7 +152,7 @@ async fn receive(
         return Err(unauthorized(format!("signed by {}, not by the activity's actor {actor_id}", signer.ap_id)));
     }
     state.store.server_is_back(&signatures::host_header(&actor_url)).await?;
-    let activity_id = activity.get("id").and_then(Value::as_str);
+    let activity_id = envelope.id.as_deref();
     if let Some(id) = activity_id {
         let same = Url::parse(id).map(|id| same_origin(&id, &actor_url)).unwrap_or(false);
         if !same {
@@ -163,20 +166,10 @@ async fn receive(
             return Ok(());
         }
     }
-    match kind.as_str() {
-        "Follow" => follow(state, inbox_owner, &signer, &activity).await?,
-        "Undo" => undo(state, &signer, &typed(&activity)?).await?,
-        "Move" => move_follower(state, &signer, &activity).await?,
-        "Create" => super::replies::create(state, &signer, &typed(&activity)?).await?,
-        "Update" => super::replies::update(state, &signer, &typed(&activity)?).await?,
-        "Delete" => super::replies::delete(state, &signer, &typed(&activity)?).await?,
-        "Like" | "EmojiReact" => reactions::like(state, &signer, &typed(&activity)?).await?,
-        "Dislike" => reactions::dislike(state, &signer, &typed(&activity)?).await?,
-        "Announce" => super::announce::receive(state, &signer, &activity).await?,
-        "Flag" => reactions::flag(state, &signer, &activity).await?,
-        "Accept" => super::following::answer(state, &signer, &activity, true).await?,
-        "Reject" => super::following::answer(state, &signer, &activity, false).await?,
-        other => tracing::info!(kind = other, actor = actor_id, "activity ignored: not handled"),
+    if HANDLED.contains(&kind.as_str()) {
+        handle(state, inbox_owner, &signer, &typed(&activity)?).await?;
+    } else {
+        tracing::info!(kind, actor = actor_id, "activity ignored: not handled");
     }
     // A reply's Create is noted as processed in the transaction that stores it.
     if let Some(id) = activity_id.filter(|_| kind != "Create") {
@@ -185,9 +178,67 @@ async fn receive(
     Ok(())
 }
 
+/// What is read of an activity before its signature is checked, as loosely as senders write it:
+/// its `type` (one string), its `actor` (an id, an object with one, or a list: the first, see
+/// [`id_of`]) and its `id`. The whole activity is read into its type ([`wire::Activity`]) once
+/// the signature holds.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type", default, deserialize_with = "deserialize_skip_error")]
+    kind: Option<String>,
+    #[serde(default)]
+    actor: Option<Value>,
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    id: Option<String>,
+}
+
+/// The activity types handled here; any other is acknowledged (202) and logged.
+const HANDLED: [&str; 13] = [
+    "Follow",
+    "Undo",
+    "Move",
+    "Create",
+    "Update",
+    "Delete",
+    "Like",
+    "EmojiReact",
+    "Dislike",
+    "Announce",
+    "Flag",
+    "Accept",
+    "Reject",
+];
+
 /// The activity read into its type ([`wire::Activity`]), or why it cannot be (400).
 fn typed(activity: &Value) -> Result<wire::Activity, AppError> {
     wire::Activity::read(activity).map_err(|e| AppError::bad_request(format!("the activity cannot be read: {e}")))
+}
+
+/// Hands a verified activity, sent by `signer`, to what handles its kind.
+async fn handle(
+    state: &AppState,
+    inbox_owner: Option<LocalActor>,
+    signer: &RemoteActor,
+    activity: &wire::Activity,
+) -> Result<(), AppError> {
+    match activity.kind {
+        ActivityKind::Follow => follow(state, inbox_owner, signer, activity).await,
+        ActivityKind::Undo => undo(state, signer, activity).await,
+        ActivityKind::Move => move_follower(state, signer, activity).await,
+        ActivityKind::Create => super::replies::create(state, signer, activity).await,
+        ActivityKind::Update => super::replies::update(state, signer, activity).await,
+        ActivityKind::Delete => super::replies::delete(state, signer, activity).await,
+        ActivityKind::Like | ActivityKind::EmojiReact => reactions::like(state, signer, activity).await,
+        ActivityKind::Dislike => reactions::dislike(state, signer, activity).await,
+        ActivityKind::Announce => super::announce::receive(state, signer, activity).await,
+        ActivityKind::Flag => reactions::flag(state, signer, activity).await,
+        ActivityKind::Accept => super::following::answer(state, signer, activity, true).await,
+        ActivityKind::Reject => super::following::answer(state, signer, activity, false).await,
+        ActivityKind::Block => {
+            tracing::info!(kind = "Block", actor = %signer.ap_id, "activity ignored: not handled");
+            Ok(())
+        }
+    }
 }
 
 /// How long the ids of processed activities are kept: longer than any sender retries.
@@ -222,14 +273,14 @@ async fn follow(
     state: &AppState,
     inbox_owner: Option<LocalActor>,
     follower: &RemoteActor,
-    activity: &Value,
+    activity: &wire::Activity,
 ) -> Result<(), AppError> {
-    let followed = followed_actor(state, id_of(activity.get("object"))).await?;
+    let followed = followed_actor(state, activity.object_id().map(Id::as_str)).await?;
     if inbox_owner.is_some_and(|owner| owner.id != followed.id) {
         return Err(AppError::bad_request("this inbox's actor is not the one followed"));
     }
     let follow_id =
-        activity.get("id").and_then(Value::as_str).ok_or_else(|| AppError::bad_request("the Follow has no id"))?;
+        activity.id.as_ref().map(Id::as_str).ok_or_else(|| AppError::bad_request("the Follow has no id"))?;
     for address in std::iter::once(&follower.inbox).chain(follower.shared_inbox.as_ref()) {
         let safe = Url::parse(address)
             .map_err(|e| e.to_string())
@@ -280,8 +331,7 @@ async fn undo(state: &AppState, signer: &RemoteActor, activity: &wire::Activity)
             if follow.actor_id().as_str() != signer.ap_id {
                 return Err(AppError::new(StatusCode::FORBIDDEN, "only the follower can undo a Follow"));
             }
-            let followed = followed_actor(state, follow.object.as_ref().and_then(Payload::first_id).map(Id::as_str));
-            let followed = followed.await?;
+            let followed = followed_actor(state, follow.object_id().map(Id::as_str)).await?;
             let removed = state.store.remove_follower(followed.id, &signer.ap_id).await?;
             tracing::info!(follower = %signer.ap_id, followed = %followed.username, removed, "unfollowed");
         }
@@ -307,13 +357,12 @@ async fn undo(state: &AppState, signer: &RemoteActor, activity: &wire::Activity)
 
 /// A follower moved to a new account: the follow moves when the new account names the old one
 /// in `alsoKnownAs` (fetched fresh from the new account's server).
-async fn move_follower(state: &AppState, signer: &RemoteActor, activity: &Value) -> Result<(), AppError> {
-    if id_of(activity.get("object")) != Some(signer.ap_id.as_str()) {
+async fn move_follower(state: &AppState, signer: &RemoteActor, activity: &wire::Activity) -> Result<(), AppError> {
+    if activity.object_id().map(Id::as_str) != Some(signer.ap_id.as_str()) {
         return Err(AppError::new(StatusCode::FORBIDDEN, "an account can only move itself"));
     }
-    let target = id_of(activity.get("target")).ok_or_else(|| AppError::bad_request("the Move has no target"))?;
-    let target = Url::parse(target).map_err(|_| AppError::bad_request("the Move's target is not a URL"))?;
-    let new = fetch::fetch_actor(&state.client, &target, Some(&state.site_key), state.config.dev)
+    let target = activity.target.as_ref().ok_or_else(|| AppError::bad_request("the Move has no target"))?;
+    let new = fetch::fetch_actor(&state.client, target.id().url(), Some(&state.site_key), state.config.dev)
         .await
         .map_err(|e| AppError::unprocessable(format!("cannot fetch the Move's target: {e}")))?;
     if !new.also_known_as.iter().any(|aka| aka == &signer.ap_id) {

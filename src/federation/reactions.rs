@@ -1,9 +1,6 @@
 //! Reactions to our articles and comments (`Like`, Misskey's `EmojiReact`, `Announce`), counted
 //! once per account and object and removed by `Undo`; and reports (`Flag`) for the admin.
 
-use serde_json::Value;
-
-use super::inbox::id_of;
 use super::wire::{Activity, ActivityKind, Id, Payload};
 use crate::domain::html::plain_text;
 use crate::http::error::AppError;
@@ -54,7 +51,7 @@ pub async fn like(state: &AppState, actor: &RemoteActor, activity: &Activity) ->
         _ if is_emoji(activity) => ReactionKind::Emoji,
         _ => ReactionKind::Like,
     };
-    let object = activity.object.as_ref().and_then(Payload::first_id).map(Id::as_str);
+    let object = activity.object_id().map(Id::as_str);
     react(state, actor, activity.id.as_ref().map(Id::as_str), object, kind).await
 }
 
@@ -67,7 +64,7 @@ fn is_emoji(activity: &Activity) -> bool {
 /// A `Dislike` (Lemmy's downvote) is not counted, but takes back the account's Like of the
 /// object: Lemmy sends only the Dislike when a vote turns from up to down.
 pub async fn dislike(state: &AppState, actor: &RemoteActor, activity: &Activity) -> Result<(), AppError> {
-    if let Some(object) = activity.object.as_ref().and_then(Payload::first_id).map(Id::as_str) {
+    if let Some(object) = activity.object_id().map(Id::as_str) {
         let removed = state.store.remove_reaction_to(ReactionKind::Like, &actor.ap_id, object).await?;
         tracing::info!(actor = %actor.ap_id, object, removed, "dislike: not counted, a like taken back");
     }
@@ -87,7 +84,7 @@ pub async fn undo(state: &AppState, actor: &RemoteActor, object: &Payload) -> Re
             ActivityKind::Announce => Some(ReactionKind::Announce),
             _ => None,
         };
-        if let (Some(kind), Some(target)) = (kind, undone.object.as_ref().and_then(Payload::first_id)) {
+        if let (Some(kind), Some(target)) = (kind, undone.object_id()) {
             removed = state.store.remove_reaction_to(kind, &actor.ap_id, target.as_str()).await?;
         }
     }
@@ -98,18 +95,18 @@ pub async fn undo(state: &AppState, actor: &RemoteActor, object: &Payload) -> Re
 }
 
 /// Stores a `Flag` as a report for the admin: who sent it, their words, what they report.
-pub async fn flag(state: &AppState, actor: &RemoteActor, activity: &Value) -> Result<(), AppError> {
-    let objects: Vec<String> = match activity.get("object") {
-        Some(Value::Array(items)) => items.iter().filter_map(|i| id_of(Some(i)).map(str::to_string)).collect(),
-        other => id_of(other).map(str::to_string).into_iter().collect(),
+pub async fn flag(state: &AppState, actor: &RemoteActor, activity: &Activity) -> Result<(), AppError> {
+    let objects: Vec<String> = match &activity.object {
+        Some(Payload::Many(items)) => items.iter().filter_map(Payload::first_id).map(Id::to_string).collect(),
+        _ => activity.object_id().map(Id::to_string).into_iter().collect(),
     };
     if objects.is_empty() {
         return Err(AppError::bad_request("the Flag names nothing"));
     }
     let report = NewReport {
-        activity_ap_id: activity.get("id").and_then(Value::as_str).map(str::to_string),
+        activity_ap_id: activity.id.as_ref().map(Id::to_string),
         reporter_ap_id: actor.ap_id.clone(),
-        comment: plain_text(activity.get("content").and_then(Value::as_str).unwrap_or_default(), 5000),
+        comment: plain_text(activity.content.as_deref().unwrap_or_default(), 5000),
         objects: objects.into_iter().take(MAX_REPORTED).collect(),
     };
     let new = state.store.add_report(&report).await?;

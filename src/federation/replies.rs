@@ -88,7 +88,7 @@ fn updated_actor(activity: &Activity) -> Option<&Id> {
 
 /// Handles a `Delete` verified as sent by `actor`: of a Tombstone, an object, or an id.
 pub async fn delete(state: &AppState, actor: &RemoteActor, activity: &Activity) -> Result<(), AppError> {
-    let object = activity.object.as_ref().and_then(Payload::first_id);
+    let object = activity.object_id();
     let object = object.ok_or_else(|| AppError::bad_request("the Delete has no object"))?;
     let id = object.as_str();
     if id == actor.ap_id {
@@ -152,7 +152,7 @@ async fn object_of(state: &AppState, actor: &RemoteActor, activity: &Activity) -
     let embedded_post = match object {
         Payload::Object(post) if from_actor => return Ok(Some((**post).clone())),
         Payload::Object(post) => post.is_post(),
-        Payload::Activity(_) | Payload::Actor(_) => false,
+        Payload::Activity(_) | Payload::OtherActivity(_) | Payload::Actor(_) => false,
         Payload::Id(_) | Payload::Many(_) => true,
     };
     if !embedded_post {

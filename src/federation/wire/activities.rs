@@ -60,16 +60,27 @@ impl ActivityKind {
 }
 
 /// What an activity's `object` (or a collection's item) is: a string is an id, an array
-/// several, and an object by its `type` an activity (a kind this service reads), an actor (it
-/// has an `inbox`) or else an object. An error names what is wrong with the one it was taken
-/// for.
+/// several (those that can be read), and an object by its `type` an activity (a kind this
+/// service reads), another activity (it has an `object` of its own), an actor (it has an
+/// `inbox`) or else an object. An error names what is wrong with the one it was taken for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
     Id(Id),
     Activity(Box<Activity>),
+    /// An activity of a type this service does not read (Lemmy's `Lock`, a `Remove`...).
+    OtherActivity(OtherActivity),
     Actor(Box<Actor>),
     Object(Box<Object>),
     Many(Vec<Payload>),
+}
+
+/// An activity of a type this service does not read: what it is, for the log.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct OtherActivity {
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub id: Option<Id>,
+    #[serde(rename = "type", default, deserialize_with = "deserialize_skip_error")]
+    pub types: Types,
 }
 
 impl<'de> Deserialize<'de> for Payload {
@@ -85,17 +96,21 @@ struct Probe {
     types: Types,
     #[serde(default)]
     inbox: Option<IgnoredAny>,
+    #[serde(default)]
+    object: Option<IgnoredAny>,
 }
 
 impl Payload {
     fn read(value: Value) -> Result<Payload, serde_json::Error> {
         match value {
             Value::String(id) => Id::parse(&id).map(Payload::Id).map_err(serde::de::Error::custom),
-            Value::Array(items) => items.into_iter().map(Payload::read).collect::<Result<_, _>>().map(Payload::Many),
+            Value::Array(items) => Ok(Payload::Many(items.into_iter().filter_map(|i| Payload::read(i).ok()).collect())),
             value => {
                 let probe = Probe::deserialize(&value)?;
                 if ActivityKind::of(&probe.types).is_some() {
                     serde_json::from_value(value).map(|a| Payload::Activity(Box::new(a)))
+                } else if probe.object.is_some() {
+                    serde_json::from_value(value).map(Payload::OtherActivity)
                 } else if probe.inbox.is_some() {
                     serde_json::from_value(value).map(|a| Payload::Actor(Box::new(a)))
                 } else {
@@ -117,6 +132,7 @@ impl Payload {
     pub fn type_name(&self) -> String {
         match self {
             Payload::Activity(activity) => format!("{:?}", activity.kind),
+            Payload::OtherActivity(other) => other.types.0.first().cloned().unwrap_or_default(),
             Payload::Actor(actor) => actor.types.0.first().cloned().unwrap_or_default(),
             Payload::Object(object) => object.type_name().to_string(),
             Payload::Id(_) | Payload::Many(_) => String::new(),
@@ -128,6 +144,7 @@ impl Payload {
         match self {
             Payload::Id(id) => Some(id),
             Payload::Activity(activity) => activity.id.as_ref(),
+            Payload::OtherActivity(other) => other.id.as_ref(),
             Payload::Actor(actor) => Some(&actor.id),
             Payload::Object(object) => Some(&object.id),
             Payload::Many(_) => None,
@@ -225,6 +242,11 @@ impl Activity {
             Some(Payload::Object(object)) => Some(object),
             _ => None,
         }
+    }
+
+    /// The id of its object (the first of several).
+    pub fn object_id(&self) -> Option<&Id> {
+        self.object.as_ref().and_then(Payload::first_id)
     }
 
     /// The activity inside (Undo's, Accept's, an Announce of Lemmy's).

@@ -10,11 +10,11 @@
 //! References are [`Id`]s, not the crate's `ObjectId<T>`: that needs `T` to implement its
 //! `Object` trait (fetching and storing), which comes as each handler moves onto these types.
 //!
-//! Who reads them so far (issue 20 moves the handlers here one step at a time): the inbox reads
-//! a `Create` or `Update` into an [`Activity`] ([`Activity::read`]) for
-//! [`super::replies`], which fetches posts up a chain as [`Object`]s and crawls `replies` and
-//! `context` as [`Collection`]s ([`super::fetch::get_typed`]). The other activities are still
-//! read from `serde_json::Value`.
+//! Who reads them: the inbox reads every activity it handles into an [`Activity`] once its
+//! signature holds ([`Activity::read`]) and hands it to its handler; [`super::replies`] fetches
+//! posts up a chain as [`Object`]s and crawls `replies` and `context` as [`Collection`]s
+//! ([`super::fetch::get_typed`]). Still read from `serde_json::Value` (issue 20, step 5): the
+//! actors and keys fetched by [`super::fetch`].
 
 pub mod activities;
 pub mod actors;
@@ -164,6 +164,18 @@ mod tests {
         assert!(matches!(untyped, Ok(Payload::Object(ref o)) if o.kind() == ObjectKind::Other));
         let several = read(serde_json::json!(["https://a.example/n/1", "https://a.example/n/2"])).expect("several");
         assert_eq!(several.first_id().map(Id::as_str), Some("https://a.example/n/1"));
+        // What an Announce relays is told from a post it boosts by its own `object`: a Hubzilla
+        // post carries an `actor` too.
+        let hubzilla = read(serde_json::json!({"id": "https://hub.example/item/1", "type": "Note",
+                                               "actor": "https://hub.example/channel/x", "content": "hi"}));
+        assert!(matches!(hubzilla, Ok(Payload::Object(_))));
+        let vote = read(
+            serde_json::json!({"type": "Like", "actor": "https://a.example/u", "object": "https://b.example/p/1"}),
+        );
+        assert!(matches!(vote, Ok(Payload::Activity(ref like)) if like.kind == ActivityKind::Like));
+        let lock =
+            read(serde_json::json!({"id": "https://a.example/l/1", "type": "Lock", "object": "https://b.example/p/1"}));
+        assert!(matches!(lock, Ok(Payload::OtherActivity(ref other)) if other.types.is("Lock")));
         let blank = read(serde_json::json!({"id": "_:b0", "type": "Note"})).expect_err("a blank node");
         assert!(blank.to_string().contains("'_:b0' is not an absolute URL"), "{blank}");
         let no_id = read(serde_json::json!({"type": "Note", "content": "hi"})).expect_err("no id");
