@@ -11,11 +11,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use activitypub_federation::protocol::helpers::deserialize_skip_error;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
 use super::signatures::{self, PublicKey, SigningKey};
+use super::wire::actors::KeyDocument;
+use super::wire::{Actor, Id, OneOrMany};
 use crate::store::federation::RemoteActor;
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -199,7 +203,13 @@ pub async fn get_document(
         return Err(FetchError::NotActivityPub(url.to_string(), format!("media type '{content_type}'")));
     }
     let doc = read_json(response, url).await?;
-    let id = doc.get("id").and_then(Value::as_str).and_then(|id| Url::parse(id).ok());
+    /// A document's own id, whatever else it holds.
+    #[derive(Deserialize)]
+    struct Identified {
+        #[serde(default, deserialize_with = "deserialize_skip_error")]
+        id: Option<Url>,
+    }
+    let id = Identified::deserialize(&doc).ok().and_then(|doc| doc.id);
     match id {
         Some(id) if same_origin(&id, url) => Ok(doc),
         _ => Err(FetchError::NotActivityPub(url.to_string(), "its id is missing or from another origin".into())),
@@ -245,14 +255,28 @@ pub async fn webfinger(client: &reqwest::Client, handle: &str, dev: bool) -> Res
     if !response.status().is_success() {
         return Err(FetchError::Status { url: url.to_string(), status: response.status().as_u16() });
     }
-    let jrd = read_json(response, &url).await?;
-    let links = jrd.get("links").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    /// A WebFinger answer (RFC 7033): its links, each read as far as it can be.
+    #[derive(Deserialize)]
+    struct Jrd {
+        #[serde(default, deserialize_with = "deserialize_skip_error")]
+        links: OneOrMany<JrdLink>,
+    }
+    #[derive(Deserialize)]
+    struct JrdLink {
+        #[serde(default, deserialize_with = "deserialize_skip_error")]
+        rel: Option<String>,
+        #[serde(rename = "type", default, deserialize_with = "deserialize_skip_error")]
+        media_type: Option<String>,
+        #[serde(default, deserialize_with = "deserialize_skip_error")]
+        href: Option<Url>,
+    }
+    // Not a JRD at all, or no link that fits: the same answer.
+    let links = Jrd::deserialize(&read_json(response, &url).await?).map(|jrd| jrd.links.0).unwrap_or_default();
     let is_ap = |t: &str| t.starts_with("application/activity+json") || t.starts_with("application/ld+json");
     links
-        .iter()
-        .filter(|l| l.get("rel").and_then(Value::as_str) == Some("self"))
-        .filter(|l| l.get("type").and_then(Value::as_str).is_some_and(is_ap))
-        .find_map(|l| l.get("href").and_then(Value::as_str).and_then(|h| Url::parse(h).ok()))
+        .into_iter()
+        .filter(|l| l.rel.as_deref() == Some("self") && l.media_type.as_deref().is_some_and(is_ap))
+        .find_map(|l| l.href)
         .ok_or_else(|| FetchError::NotActivityPub(url.to_string(), "no ActivityPub actor among its links".into()))
 }
 
@@ -294,22 +318,12 @@ async fn get_actor_document(
     dev: bool,
 ) -> Result<Value, FetchError> {
     let doc = get_document(client, url, signer, dev).await?;
-    // A key document (GoToSocial serves `/users/x/main-key` with `publicKey.owner`; others a
-    // bare key with `owner`, or a Multikey with `controller`): follow its owner, once, on the
-    // same server.
-    if doc.get("inbox").is_none() {
-        let owner = doc
-            .get("owner")
-            .or_else(|| doc.pointer("/publicKey/owner"))
-            .or_else(|| doc.get("controller"))
-            .and_then(Value::as_str);
-        if let Some(owner) = owner.and_then(|o| Url::parse(o).ok()) {
-            if same_origin(&owner, url) {
-                return get_document(client, &owner, signer, dev).await;
-            }
-        }
+    // A key document: follow its owner, once, on the same server.
+    let key = KeyDocument::deserialize(&doc).unwrap_or_default();
+    match key.owner() {
+        Some(owner) if same_origin(owner, url) => get_document(client, owner, signer, dev).await,
+        _ => Ok(doc),
     }
-    Ok(doc)
 }
 
 /// Reads a remote actor document, with its first `publicKey` (Mastodon's shape).
@@ -320,14 +334,8 @@ pub fn actor_from_document(doc: &Value) -> Result<RemoteActor, FetchError> {
 /// Reads a remote actor document, with the key `key_id` when the actor publishes it (its
 /// first `publicKey` otherwise, or when `key_id` is None).
 pub fn actor_from_document_for_key(doc: &Value, key_id: Option<&str>) -> Result<RemoteActor, FetchError> {
-    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let id = text(doc, "id").unwrap_or_default();
-    let not_actor = |why: &str| FetchError::NotActivityPub(id.clone(), why.to_string());
-    let id_url = Url::parse(&id).map_err(|_| not_actor("no id"))?;
-    let inbox = text(doc, "inbox").ok_or_else(|| not_actor("no inbox"))?;
-    Url::parse(&inbox).map_err(|_| not_actor("its inbox is not a URL"))?;
-    let shared_inbox = doc.get("endpoints").and_then(|e| text(e, "sharedInbox")).filter(|s| Url::parse(s).is_ok());
-    let keys = published_keys(doc, &id);
+    let actor = Actor::deserialize(doc).map_err(|e| not_an_actor(doc, e))?;
+    let keys = published_keys(&actor);
     let chosen =
         key_id.and_then(|wanted| keys.iter().find(|k| k.id == wanted)).or_else(|| keys.iter().find(|k| !k.multikey));
     let (key_id, public_key_pem) = match chosen {
@@ -335,25 +343,40 @@ pub fn actor_from_document_for_key(doc: &Value, key_id: Option<&str>) -> Result<
         None => (None, None),
     };
     // The domain part names the port when it is not the scheme's (as our own handles do).
-    let handle = text(doc, "preferredUsername")
-        .filter(|_| id_url.host_str().is_some())
-        .map(|u| format!("@{u}@{}", signatures::host_header(&id_url)));
-    let also_known_as = match doc.get("alsoKnownAs") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-        _ => vec![],
-    };
+    let handle = actor.preferred_username.map(|u| format!("@{u}@{}", signatures::host_header(actor.id.url())));
     Ok(RemoteActor {
-        ap_id: id,
+        ap_id: actor.id.to_string(),
         handle,
-        name: text(doc, "name"),
-        inbox,
-        shared_inbox,
+        name: actor.name,
+        inbox: actor.inbox.to_string(),
+        shared_inbox: actor.endpoints.shared_inbox.map(|inbox| inbox.to_string()),
         key_id,
         public_key_pem,
-        also_known_as,
+        also_known_as: actor.also_known_as.0,
         fetched_at: chrono::Utc::now(),
     })
+}
+
+/// Why a document is not an actor: no id, no inbox, an inbox that is not a URL, or what
+/// reading it as an [`Actor`] found.
+fn not_an_actor(doc: &Value, error: serde_json::Error) -> FetchError {
+    /// The two fields every actor has, read as text whatever they hold.
+    #[derive(Deserialize)]
+    struct Required {
+        #[serde(default, deserialize_with = "deserialize_skip_error")]
+        id: Option<String>,
+        #[serde(default, deserialize_with = "deserialize_skip_error")]
+        inbox: Option<String>,
+    }
+    let required = Required::deserialize(doc).unwrap_or(Required { id: None, inbox: None });
+    let id = required.id.unwrap_or_default();
+    let why = match required.inbox {
+        _ if Id::parse(&id).is_err() => "no id".to_string(),
+        None => "no inbox".to_string(),
+        Some(inbox) if Id::parse(&inbox).is_err() => "its inbox is not a URL".to_string(),
+        Some(_) => error.to_string(),
+    };
+    FetchError::NotActivityPub(id, why)
 }
 
 /// A public key an actor publishes.
@@ -365,36 +388,22 @@ struct PublishedKey {
     multikey: bool,
 }
 
-/// The keys that belong to the actor `actor_id`, in order: each `publicKey` (`id`, `owner`,
+/// The keys that belong to the actor, in order: each `publicKey` (`id`, `owner`,
 /// `publicKeyPem`), then each `Multikey` of `assertionMethod` (`id`, `controller`,
 /// `publicKeyMultibase`, Ed25519 or RSA). Keys naming another owner or controller, or that
 /// cannot be read, are left out.
-fn published_keys(doc: &Value, actor_id: &str) -> Vec<PublishedKey> {
-    let entries = |name: &str| match doc.get(name) {
-        Some(Value::Array(items)) => items.iter().collect::<Vec<_>>(),
-        Some(item) => vec![item],
-        None => vec![],
-    };
-    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let mut keys = Vec::new();
-    for key in entries("publicKey") {
-        if text(key, "owner").is_some_and(|o| o != actor_id) {
-            continue;
-        }
-        if let (Some(id), Some(pem)) = (text(key, "id"), text(key, "publicKeyPem")) {
-            keys.push(PublishedKey { id, pem, multikey: false });
-        }
-    }
-    for method in entries("assertionMethod") {
-        if text(method, "controller").is_some_and(|c| c != actor_id) {
-            continue;
-        }
-        let key = text(method, "publicKeyMultibase").and_then(|m| multikey_public_key(&m));
-        if let (Some(id), Some(key)) = (text(method, "id"), key) {
-            keys.push(PublishedKey { id, pem: key.to_pem(), multikey: true });
-        }
-    }
-    keys
+fn published_keys(actor: &Actor) -> Vec<PublishedKey> {
+    let own = |owner: &Option<String>| owner.as_deref().is_none_or(|owner| owner == actor.id.as_str());
+    let keys = actor.public_key.iter().filter(|key| own(&key.owner)).map(|key| PublishedKey {
+        id: key.id.clone(),
+        pem: key.public_key_pem.clone(),
+        multikey: false,
+    });
+    let multikeys = actor.assertion_method.iter().filter(|method| own(&method.controller)).filter_map(|method| {
+        let key = multikey_public_key(method.public_key_multibase.as_deref()?)?;
+        Some(PublishedKey { id: method.id.clone(), pem: key.to_pem(), multikey: true })
+    });
+    keys.chain(multikeys).collect()
 }
 
 /// A `publicKeyMultibase` (FEP-521a): `z` and base58btc of a multicodec-prefixed key,

@@ -5,16 +5,24 @@
 //! odd shape read as absent); strict where trust needs it (every id an absolute http(s) URL,
 //! an activity's actor and object present).
 //!
-//! Built on activitypub_federation: its `kinds` name the activity types, its
-//! `deserialize_one_or_many` reads audiences and `deserialize_skip_error` the optional fields.
-//! References are [`Id`]s, not the crate's `ObjectId<T>`: that needs `T` to implement its
-//! `Object` trait (fetching and storing), which comes as each handler moves onto these types.
+//! Built on activitypub_federation where it fits: its `kinds` name the activity types,
+//! `deserialize_skip_error` reads the optional fields, and its `public()` is the public
+//! collection. Where it does not fit, in one line each:
+//! - references are [`Id`]s, not `ObjectId<T>`: that needs `T` to implement the crate's
+//!   `Object` trait, whose fetching goes through its own `Data`/`FederationConfig` and would
+//!   bypass our fetcher ([`super::fetch`]: SSRF checks, blocks, signed GETs, size limits);
+//! - handlers are plain functions (the verified signer and the typed activity, dispatched by
+//!   `inbox::handle`), the shape of the crate's `ActivityHandler` (`verify`, `receive`) without
+//!   its `Data`, because our signature checks (draft-cavage and RFC 9421, Ed25519, the replay
+//!   window) run before any handler and the crate does not do them;
+//! - audiences use [`values::audience`], not `deserialize_one_or_many`, which refuses a whole
+//!   audience for one entry that is not a URL.
 //!
 //! Who reads them: the inbox reads every activity it handles into an [`Activity`] once its
-//! signature holds ([`Activity::read`]) and hands it to its handler; [`super::replies`] fetches
-//! posts up a chain as [`Object`]s and crawls `replies` and `context` as [`Collection`]s
-//! ([`super::fetch::get_typed`]). Still read from `serde_json::Value` (issue 20, step 5): the
-//! actors and keys fetched by [`super::fetch`].
+//! signature holds ([`Activity::read`]; before that, only its type, actor and id); replies
+//! fetch posts up a chain as [`Object`]s and crawl `replies` and `context` as [`Collection`]s
+//! ([`super::fetch::get_typed`]); actors and their keys are read as [`Actor`]s, key documents
+//! as [`actors::KeyDocument`].
 
 pub mod activities;
 pub mod actors;

@@ -10,9 +10,14 @@ use serde::{Deserialize, Deserializer};
 use url::Url;
 
 /// An ActivityPub id: an absolute `http` or `https` URL with a host. Anything else (a blank
-/// node, `urn:`, a relative path) is refused when the document is read.
+/// node, `urn:`, a relative path) is refused when the document is read. The id is kept as the
+/// sender wrote it (compared and stored byte for byte, as ids are on the wire), beside its
+/// parsed URL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Id(Url);
+pub struct Id {
+    raw: String,
+    url: Url,
+}
 
 impl Id {
     pub fn parse(raw: &str) -> Result<Id, String> {
@@ -20,21 +25,22 @@ impl Id {
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(format!("'{raw}' is not an http(s) URL with a host"));
         }
-        Ok(Id(url))
+        Ok(Id { raw: raw.to_string(), url })
     }
 
     pub fn url(&self) -> &Url {
-        &self.0
+        &self.url
     }
 
+    /// The id as the sender wrote it.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        &self.raw
     }
 }
 
 impl std::fmt::Display for Id {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0.as_str())
+        f.write_str(&self.raw)
     }
 }
 
