@@ -16,6 +16,7 @@ mod delivery;
 mod discovery;
 mod feeds;
 mod following;
+mod golden;
 mod import;
 mod moderation;
 mod public;
