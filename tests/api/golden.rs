@@ -207,8 +207,10 @@ async fn served_and_delivered_documents_match_the_golden_files() {
 
     let article_app = spawn_app_with(Backend::Sqlite, &["--object-type", "article"]).await.expect("sqlite");
     article_app.put_article("treaty", &full).await;
+    article_app.put_article("plain", &plain).await;
     let as_article = served(&article_app, "/articles/treaty", AP).await;
     assert_eq!(as_article["body"]["type"], "Article", "{as_article}");
+    let plain_article = served(&article_app, "/articles/plain", AP).await;
 
     let mut mismatches = Vec::new();
     for (name, document) in &documents {
@@ -216,5 +218,6 @@ async fn served_and_delivered_documents_match_the_golden_files() {
         check(name, &normalise(document, &app, Some(&peer)), &mut mismatches);
     }
     check("article_with_image_hashtags_warning", &normalise(&as_article, &article_app, None), &mut mismatches);
+    check("article_plain", &normalise(&plain_article, &article_app, None), &mut mismatches);
     assert!(mismatches.is_empty(), "{} golden documents differ:\n{}", mismatches.len(), mismatches.join("\n"));
 }
