@@ -166,10 +166,11 @@ async fn receive(
             return Ok(());
         }
     }
-    if HANDLED.contains(&kind.as_str()) {
-        handle(state, inbox_owner, &signer, &typed(&activity)?).await?;
-    } else {
-        tracing::info!(kind, actor = actor_id, "activity ignored: not handled");
+    match ActivityKind::named(&kind) {
+        Some(handled) if handled != ActivityKind::Block => {
+            handle(state, inbox_owner, &signer, typed(&activity)?).await?
+        }
+        _ => tracing::info!(kind, actor = actor_id, "activity ignored: not handled"),
     }
     // A reply's Create is noted as processed in the transaction that stores it.
     if let Some(id) = activity_id.filter(|_| kind != "Create") {
@@ -192,52 +193,33 @@ struct Envelope {
     id: Option<String>,
 }
 
-/// The activity types handled here; any other is acknowledged (202) and logged.
-const HANDLED: [&str; 13] = [
-    "Follow",
-    "Undo",
-    "Move",
-    "Create",
-    "Update",
-    "Delete",
-    "Like",
-    "EmojiReact",
-    "Dislike",
-    "Announce",
-    "Flag",
-    "Accept",
-    "Reject",
-];
-
 /// The activity read into its type ([`wire::Activity`]), or why it cannot be (400).
 fn typed(activity: &Value) -> Result<wire::Activity, AppError> {
     wire::Activity::read(activity).map_err(|e| AppError::bad_request(format!("the activity cannot be read: {e}")))
 }
 
-/// Hands a verified activity, sent by `signer`, to what handles its kind.
+/// Hands a verified activity, sent by `signer`, to what handles its kind (a `Block` is only
+/// acknowledged, before it gets here).
 async fn handle(
     state: &AppState,
     inbox_owner: Option<LocalActor>,
     signer: &RemoteActor,
-    activity: &wire::Activity,
+    activity: wire::Activity,
 ) -> Result<(), AppError> {
     match activity.kind {
-        ActivityKind::Follow => follow(state, inbox_owner, signer, activity).await,
-        ActivityKind::Undo => undo(state, signer, activity).await,
-        ActivityKind::Move => move_follower(state, signer, activity).await,
+        ActivityKind::Follow => follow(state, inbox_owner, signer, &activity).await,
+        ActivityKind::Undo => undo(state, signer, &activity).await,
+        ActivityKind::Move => move_follower(state, signer, &activity).await,
         ActivityKind::Create => super::replies::create(state, signer, activity).await,
         ActivityKind::Update => super::replies::update(state, signer, activity).await,
-        ActivityKind::Delete => super::replies::delete(state, signer, activity).await,
-        ActivityKind::Like | ActivityKind::EmojiReact => reactions::like(state, signer, activity).await,
-        ActivityKind::Dislike => reactions::dislike(state, signer, activity).await,
-        ActivityKind::Announce => super::announce::receive(state, signer, activity).await,
-        ActivityKind::Flag => reactions::flag(state, signer, activity).await,
-        ActivityKind::Accept => super::following::answer(state, signer, activity, true).await,
-        ActivityKind::Reject => super::following::answer(state, signer, activity, false).await,
-        ActivityKind::Block => {
-            tracing::info!(kind = "Block", actor = %signer.ap_id, "activity ignored: not handled");
-            Ok(())
-        }
+        ActivityKind::Delete => super::replies::delete(state, signer, &activity).await,
+        ActivityKind::Like | ActivityKind::EmojiReact => reactions::like(state, signer, &activity).await,
+        ActivityKind::Dislike => reactions::dislike(state, signer, &activity).await,
+        ActivityKind::Announce => super::announce::receive(state, signer, &activity).await,
+        ActivityKind::Flag => reactions::flag(state, signer, &activity).await,
+        ActivityKind::Accept => super::following::answer(state, signer, &activity, true).await,
+        ActivityKind::Reject => super::following::answer(state, signer, &activity, false).await,
+        ActivityKind::Block => Ok(()),
     }
 }
 

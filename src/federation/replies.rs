@@ -58,22 +58,21 @@ struct Place {
 }
 
 /// Handles a `Create` verified as sent by `actor`.
-pub async fn create(state: &AppState, actor: &RemoteActor, activity: &Activity) -> Result<(), AppError> {
-    let Some(object) = object_of(state, actor, activity).await? else { return Ok(()) };
-    let activity_id = activity.id.as_ref().map(Id::as_str);
-    receive_post(state, actor, object, false, activity_id).await
+pub async fn create(state: &AppState, actor: &RemoteActor, activity: Activity) -> Result<(), AppError> {
+    let Some(object) = object_of(state, actor, activity.object).await? else { return Ok(()) };
+    receive_post(state, actor, object, false, activity.id.as_ref().map(Id::as_str)).await
 }
 
 /// Handles an `Update` verified as sent by `actor`: an edit of its reply, or (a reply not held
 /// here) its Create. Updates of actors refresh what we keep of them.
-pub async fn update(state: &AppState, actor: &RemoteActor, activity: &Activity) -> Result<(), AppError> {
-    if let Some(profile) = updated_actor(activity) {
+pub async fn update(state: &AppState, actor: &RemoteActor, activity: Activity) -> Result<(), AppError> {
+    if let Some(profile) = updated_actor(&activity) {
         if profile.as_str() == actor.ap_id {
             refresh_actor(state, actor).await;
         }
         return Ok(());
     }
-    let Some(object) = object_of(state, actor, activity).await? else { return Ok(()) };
+    let Some(object) = object_of(state, actor, activity.object).await? else { return Ok(()) };
     receive_post(state, actor, object, true, None).await
 }
 
@@ -144,13 +143,16 @@ pub async fn relayed(state: &AppState, relayer: &RemoteActor, post_id: &str, is_
 
 /// The post an activity is about, trusted: embedded when it is on the actor's server,
 /// otherwise fetched from its own id. None (logged) when there is nothing to take.
-async fn object_of(state: &AppState, actor: &RemoteActor, activity: &Activity) -> Result<Option<Object>, AppError> {
+async fn object_of(state: &AppState, actor: &RemoteActor, object: Option<Payload>) -> Result<Option<Object>, AppError> {
     let actor_url = Url::parse(&actor.ap_id).map_err(|_| AppError::bad_request("the actor is not a URL"))?;
-    let object = activity.object.as_ref().ok_or_else(|| AppError::bad_request("the activity has no object"))?;
-    let id = object.first_id().ok_or_else(|| AppError::bad_request("the object has no id"))?;
+    let object = object.ok_or_else(|| AppError::bad_request("the activity has no object"))?;
+    let id = object.first_id().ok_or_else(|| AppError::bad_request("the object has no id"))?.clone();
     let from_actor = same_origin(id.url(), &actor_url);
-    let embedded_post = match object {
-        Payload::Object(post) if from_actor => return Ok(Some((**post).clone())),
+    let object = match object {
+        Payload::Object(post) if from_actor => return Ok(Some(*post)),
+        other => other,
+    };
+    let embedded_post = match &object {
         Payload::Object(post) => post.is_post(),
         Payload::Activity(_) | Payload::OtherActivity(_) | Payload::Actor(_) => false,
         Payload::Id(_) | Payload::Many(_) => true,

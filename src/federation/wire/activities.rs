@@ -37,6 +37,11 @@ pub enum ActivityKind {
 }
 
 impl ActivityKind {
+    /// The kind a `type` names exactly (`Create`), if it is one this service reads.
+    pub fn named(kind: &str) -> Option<ActivityKind> {
+        Self::of(&Types(vec![kind.to_string()])).filter(|_| !kind.contains(':'))
+    }
+
     /// The kind among `types`, if it is one this service reads.
     pub fn of(types: &Types) -> Option<ActivityKind> {
         let known = [
