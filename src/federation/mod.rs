@@ -1,4 +1,4 @@
-//! What the fediverse sees: ids ([`urls`]), documents ([`objects`]), the HTTP routes that serve
+//! What the fediverse sees: ids ([`urls`]), documents ([`documents`], built by [`objects`]), the HTTP routes that serve
 //! them ([`routes`]), discovery ([`wellknown`]) and actor keys ([`keys`]); what it sends us
 //! ([`inbox`]), checked with [`signatures`] by [`verify`], replies to our threads ([`replies`]),
 //! boosts and relayed posts ([`announce`]); the actors the site follows and their posts
@@ -6,6 +6,7 @@
 //! other servers ([`fetch`]).
 
 pub mod announce;
+pub mod documents;
 pub mod fetch;
 pub mod following;
 pub mod handles;

@@ -1,44 +1,24 @@
 //! The JSON the fediverse sees: actors, articles, comments, tombstones, collections and the
 //! Create activities of the outbox. Pure functions of stored data and configuration.
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Map, Value};
+use activitypub_federation::kinds::actor::PersonType;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
 
+use super::documents::actors::{ActorType, Endpoints, PublicKey};
+use super::documents::{self, to_json, with_context, Image, Timestamp};
 use super::urls::{Urls, PUBLIC};
 use crate::config::{Config, ObjectType};
 use crate::domain::html::escape;
 use crate::domain::{ActorKind, Article, Comment, Key, LocalActor};
 
-/// The JSON-LD context of every document we serve.
-pub fn context() -> Value {
-    json!([
-        "https://www.w3.org/ns/activitystreams",
-        "https://w3id.org/security/v1",
-        {
-            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
-            "sensitive": "as:sensitive",
-            "Hashtag": "as:Hashtag",
-            "toot": "http://joinmastodon.org/ns#",
-            "discoverable": "toot:discoverable",
-            "indexable": "toot:indexable",
-            "attributionDomains": { "@id": "toot:attributionDomains", "@type": "@id" }
-        }
-    ])
-}
-
-/// Adds `@context` to a top-level document.
-pub fn document(mut value: Value) -> Value {
-    if let Value::Object(map) = &mut value {
-        let mut with_context = Map::with_capacity(map.len() + 1);
-        with_context.insert("@context".into(), context());
-        with_context.append(map);
-        return Value::Object(with_context);
-    }
-    value
+/// Adds `@context` to a top-level document built as JSON.
+pub fn document(value: Value) -> Value {
+    to_json(&with_context(value))
 }
 
 pub fn timestamp(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    Timestamp(*t).text()
 }
 
 /// What a renderer needs besides the stored data.
@@ -63,12 +43,12 @@ impl Renderer<'_> {
 
     /// A local actor: the site (configured type, discoverable) or a commenter (Person), with
     /// the domains whose pages may name them as author (none: no `attributionDomains`).
-    pub fn actor(&self, actor: &LocalActor, attribution_domains: &[String]) -> Value {
+    pub fn actor(&self, actor: &LocalActor, attribution_domains: &[String]) -> documents::Actor {
         let urls = self.urls;
         let id = urls.actor(&actor.username);
         let (kind, name, summary, discoverable) = match actor.kind {
             ActorKind::Site => (
-                self.config.site_actor_type.as_str(),
+                self.config.site_actor_type.into(),
                 self.config.site_name.clone(),
                 self.config
                     .site_summary
@@ -76,38 +56,41 @@ impl Renderer<'_> {
                     .unwrap_or_else(|| format!("Articles and reader discussions of {}", self.config.site_name)),
                 true,
             ),
-            ActorKind::Person => {
-                ("Person", actor.display_name.clone(), format!("Comments on {}", self.config.site_name), false)
-            }
+            ActorKind::Person => (
+                ActorType::Person(PersonType::Person),
+                actor.display_name.clone(),
+                format!("Comments on {}", self.config.site_name),
+                false,
+            ),
         };
-        let mut value = json!({
-            "id": id,
-            "type": kind,
-            "preferredUsername": actor.username,
-            "name": name,
-            "summary": format!("<p>{}</p>", escape(&summary)),
+        documents::Actor {
+            id: id.clone(),
+            kind,
+            preferred_username: actor.username.clone(),
+            name,
+            summary: format!("<p>{}</p>", escape(&summary)),
             // A commenter has no page of their own on the site: their profile link is the site.
-            "url": self.config.site_url().to_string(),
-            "inbox": urls.inbox(&actor.username),
-            "outbox": urls.outbox(&actor.username),
-            "followers": urls.followers(&actor.username),
-            "following": urls.following(&actor.username),
-            "endpoints": { "sharedInbox": urls.shared_inbox() },
-            "manuallyApprovesFollowers": false,
-            "discoverable": discoverable,
-            "indexable": discoverable,
-            "published": timestamp(&actor.created_at),
-        });
-        if let Some(pem) = &actor.public_key_pem {
-            value["publicKey"] = json!({ "id": urls.key_id(&actor.username), "owner": id, "publicKeyPem": pem });
+            url: self.config.site_url().to_string(),
+            inbox: urls.inbox(&actor.username),
+            outbox: urls.outbox(&actor.username),
+            followers: urls.followers(&actor.username),
+            following: urls.following(&actor.username),
+            endpoints: Endpoints { shared_inbox: urls.shared_inbox() },
+            manually_approves_followers: false,
+            discoverable,
+            indexable: discoverable,
+            published: Timestamp(actor.created_at),
+            public_key: actor.public_key_pem.as_ref().map(|pem| PublicKey {
+                id: urls.key_id(&actor.username),
+                owner: Some(id),
+                public_key_pem: pem.clone(),
+            }),
+            attribution_domains: attribution_domains.to_vec(),
+            icon: match (actor.kind, &self.config.site_icon) {
+                (ActorKind::Site, Some(icon)) => Some(Image::new(icon, Some(media_type(icon.path())))),
+                _ => None,
+            },
         }
-        if !attribution_domains.is_empty() {
-            value["attributionDomains"] = json!(attribution_domains);
-        }
-        if let (ActorKind::Site, Some(icon)) = (actor.kind, &self.config.site_icon) {
-            value["icon"] = json!({ "type": "Image", "url": icon.as_str(), "mediaType": media_type(icon.path()) });
-        }
-        value
     }
 
     fn replies_value(&self, collection_id: String, preview: RepliesPreview) -> Value {

@@ -8,11 +8,12 @@ use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::documents::{to_json, with_context};
 use super::keys;
-use super::objects::{document, RepliesPreview, PAGE_SIZE};
+use super::objects::{RepliesPreview, PAGE_SIZE};
 use crate::domain::{ActorKind, Article, Comment, CommentAuthor, Key, Status};
 use crate::http::cache::Rendered;
 use crate::http::error::{AppError, AppResult};
@@ -41,17 +42,18 @@ async fn vary_on_accept(mut response: Response) -> Response {
 }
 
 /// An ActivityPub document with its `@context`.
-pub fn activity_json(status: StatusCode, value: Value) -> Response {
-    (status, [(header::CONTENT_TYPE, FEDERATION_CONTENT_TYPE)], axum::Json(document(value))).into_response()
+pub fn activity_json<T: Serialize>(status: StatusCode, document: T) -> Response {
+    let body = to_json(&with_context(document));
+    (status, [(header::CONTENT_TYPE, FEDERATION_CONTENT_TYPE)], axum::Json(body)).into_response()
 }
 
-fn ok(value: Value) -> Response {
-    activity_json(StatusCode::OK, value)
+fn ok<T: Serialize>(document: T) -> Response {
+    activity_json(StatusCode::OK, document)
 }
 
 /// An ActivityPub document with its `@context`, rendered for the cache.
-fn rendered(status: StatusCode, value: Value) -> Rendered {
-    let body = serde_json::to_vec(&document(value)).unwrap_or_default();
+fn rendered<T: Serialize>(status: StatusCode, document: T) -> Rendered {
+    let body = serde_json::to_vec(&to_json(&with_context(document))).unwrap_or_default();
     Rendered { status, content_type: FEDERATION_CONTENT_TYPE, body: body.into() }
 }
 

@@ -5,7 +5,7 @@
 
 use activitypub_federation::protocol::helpers::deserialize_skip_error;
 use serde::de::IgnoredAny;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::objects::{Attachment, UrlValue};
@@ -22,13 +22,14 @@ pub enum ActorKind {
     Other,
 }
 
-/// A key as `publicKey` gives it. Key ids are text: they are matched against the `keyId` a
-/// signature names, which the verifier reads as a URL.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A key as `publicKey` gives it, in what others send and in what we serve
+/// (`documents::Actor`). Key ids are text: they are matched against the `keyId` a signature
+/// names, which the verifier reads as a URL.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PublicKey {
     pub id: String,
-    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    #[serde(default, deserialize_with = "deserialize_skip_error", skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     pub public_key_pem: String,
 }

@@ -1,0 +1,50 @@
+//! What the service serves and sends, as types: the counterpart of [`super::wire`], which reads
+//! what comes in. [`super::objects::Renderer`] builds each document from stored data; the HTTP
+//! routes, the outbox and the deliveries serialise what it builds.
+//!
+//! Built on activitypub_federation's vocabulary: its `kinds` name every fixed `type`, and its
+//! [`WithContext`] puts the `@context` on a top-level document. References are `String`s, not
+//! `ObjectId<T>`, for the reason [`super::wire`] gives (the crate's `Object` trait fetches through
+//! its own `Data`), and because every id here is one we minted.
+//!
+//! A document goes out through [`to_json`], a `serde_json::Value`, whose map keeps keys in sorted
+//! order: the bytes are those the service has always written (tests/api/golden.rs checks them).
+
+pub mod actors;
+pub mod values;
+
+use activitypub_federation::protocol::context::WithContext;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+pub use actors::Actor;
+pub use values::{Image, Timestamp};
+
+/// The JSON-LD context of every document we serve: ActivityStreams, the security vocabulary of
+/// `publicKey`, and the extensions Mastodon reads. Free-form JSON-LD, so the one `json!` here.
+pub fn context() -> Value {
+    json!([
+        "https://www.w3.org/ns/activitystreams",
+        "https://w3id.org/security/v1",
+        {
+            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+            "sensitive": "as:sensitive",
+            "Hashtag": "as:Hashtag",
+            "toot": "http://joinmastodon.org/ns#",
+            "discoverable": "toot:discoverable",
+            "indexable": "toot:indexable",
+            "attributionDomains": { "@id": "toot:attributionDomains", "@type": "@id" }
+        }
+    ])
+}
+
+/// A top-level document: our `@context` beside the fields of `inner`.
+pub fn with_context<T: Serialize>(inner: T) -> WithContext<T> {
+    WithContext::new(inner, context())
+}
+
+/// A document as JSON, its keys in sorted order.
+pub fn to_json<T: Serialize>(document: &T) -> Value {
+    // Our documents are structs of strings, numbers and lists: serialising them cannot fail.
+    serde_json::to_value(document).unwrap_or(Value::Null)
+}
