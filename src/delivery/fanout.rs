@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::domain::{Article, Comment, CommentAuthor, LocalActor};
+use crate::federation::documents::to_json;
 use crate::federation::objects::{answered_remote_author, document, timestamp};
 use crate::federation::routes::replies_preview;
 use crate::federation::urls::PUBLIC;
@@ -146,13 +147,13 @@ async fn article_object(state: &AppState, article: &Article, kind: &str) -> Resu
     }
     if kind == "Delete" {
         let id = state.urls.article(&article.key);
-        return Ok(Some(render.tombstone(id, article.deleted_at.as_ref(), render.article_type())));
+        return Ok(Some(to_json(&render.tombstone(id, article.deleted_at.as_ref(), render.article_type()))));
     }
     if article.deleted_at.is_some() {
         return Ok(None);
     }
     let preview = replies_preview(state, article, None).await?;
-    Ok(Some(render.article(article, &state.site, preview)))
+    Ok(Some(to_json(&render.article(article, &state.site, preview))))
 }
 
 async fn comment_object(
@@ -164,13 +165,13 @@ async fn comment_object(
 ) -> Result<Option<Value>, StoreError> {
     let render = state.renderer();
     if kind == "Delete" {
-        return Ok(Some(render.comment_tombstone(article, comment, comment.deleted_at.as_ref())));
+        return Ok(Some(to_json(&render.comment_tombstone(article, comment, comment.deleted_at.as_ref()))));
     }
     if comment.is_deleted() || article.deleted_at.is_some() {
         return Ok(None);
     }
     let preview = replies_preview(state, article, Some(comment.id)).await?;
-    Ok(Some(render.comment(article, comment, author, preview)))
+    Ok(Some(to_json(&render.comment(article, comment, author, preview))))
 }
 
 /// Where a remote author is reached: from the store, or fetched (and kept) when unknown.

@@ -1,12 +1,18 @@
 //! The JSON the fediverse sees: actors, articles, comments, tombstones, collections and the
 //! Create activities of the outbox. Pure functions of stored data and configuration.
 
+use std::collections::BTreeMap;
+
 use activitypub_federation::kinds::actor::PersonType;
+use activitypub_federation::kinds::link::MentionType;
+use activitypub_federation::kinds::object::{ArticleType, DocumentType, NoteType, TombstoneType};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::documents::actors::{ActorType, Endpoints, PublicKey};
-use super::documents::{self, to_json, with_context, Image, Timestamp};
+use super::documents::objects::{Attachment, HashtagType};
+use super::documents::{self, to_json, with_context, First, Image, OrderedCollection, OrderedCollectionPage};
+use super::documents::{Post, PostType, Tag, Timestamp, Tombstone};
 use super::urls::{Urls, PUBLIC};
 use crate::config::{Config, ObjectType};
 use crate::domain::html::escape;
@@ -93,17 +99,24 @@ impl Renderer<'_> {
         }
     }
 
-    fn replies_value(&self, collection_id: String, preview: RepliesPreview) -> Value {
-        let mut first = json!({
-            "id": format!("{collection_id}?page=1"),
-            "type": "OrderedCollectionPage",
-            "partOf": collection_id,
-            "orderedItems": preview.item_ids,
-        });
-        if preview.has_more {
-            first["next"] = json!(format!("{collection_id}?page=2"));
+    /// A `replies` collection with its first page embedded.
+    fn replies_value(&self, collection_id: String, preview: RepliesPreview) -> OrderedCollection<String> {
+        let first = OrderedCollectionPage {
+            id: format!("{collection_id}?page=1"),
+            kind: Default::default(),
+            part_of: collection_id.clone(),
+            total_items: None,
+            ordered_items: preview.item_ids,
+            next: preview.has_more.then(|| format!("{collection_id}?page=2")),
+            prev: None,
+        };
+        OrderedCollection {
+            id: collection_id,
+            kind: Default::default(),
+            total_items: None,
+            first: Some(First::Page(Box::new(first))),
+            last: None,
         }
-        json!({ "id": collection_id, "type": "OrderedCollection", "first": first })
     }
 
     /// The type articles are published as.
@@ -116,13 +129,17 @@ impl Renderer<'_> {
 
     /// An article: a Note (its title, summary and link as content) or an Article (full
     /// content), attributed to the site actor so that followers' servers accept it.
-    pub fn article(&self, article: &Article, site: &LocalActor, replies: RepliesPreview) -> Value {
+    pub fn article(&self, article: &Article, site: &LocalActor, replies: RepliesPreview) -> Post {
         let urls = self.urls;
         let id = urls.article(&article.key);
-        let hashtags: Vec<Value> = article
+        let hashtags = article
             .tags
             .iter()
-            .map(|t| json!({ "type": "Hashtag", "href": urls.tag(t.as_str()), "name": format!("#{}", t.as_str()) }))
+            .map(|t| Tag::Hashtag {
+                kind: HashtagType::Hashtag,
+                href: urls.tag(t.as_str()),
+                name: format!("#{}", t.as_str()),
+            })
             .collect();
         let tag_line = article
             .tags
@@ -142,57 +159,54 @@ impl Renderer<'_> {
         let teaser = article.summary.clone().unwrap_or_else(|| article.content.excerpt(400));
         let (kind, content) = match self.config.object_type {
             ObjectType::Note => (
-                "Note",
+                PostType::Note(NoteType::Note),
                 format!(
                     r#"<p><strong>{title}</strong></p><p>{teaser}</p><p>{byline} · {link}</p>{tag_line}"#,
                     title = escape(&article.title),
                     teaser = escape(&teaser),
                 ),
             ),
-            ObjectType::Article => {
-                ("Article", format!("{}<p>{byline} · {link}</p>{tag_line}", article.content.as_str()))
-            }
+            ObjectType::Article => (
+                PostType::Article(ArticleType::Article),
+                format!("{}<p>{byline} · {link}</p>{tag_line}", article.content.as_str()),
+            ),
         };
-        let mut value = json!({
-            "id": id,
-            "type": kind,
-            "attributedTo": urls.actor(&site.username),
-            "to": [PUBLIC],
-            "cc": [urls.followers(&site.username)],
-            "content": content,
-            "url": article.url.as_str(),
-            "published": timestamp(&article.published),
-            "sensitive": article.sensitive,
-            "tag": hashtags,
-            "context": urls.context(&article.key),
-            "replies": self.replies_value(urls.replies(&article.key, None), replies),
-        });
-        if let Some(updated) = &article.updated {
-            value["updated"] = json!(timestamp(updated));
+        let (name, summary) = match (self.config.object_type, article.sensitive) {
+            (ObjectType::Article, _) => (Some(article.title.clone()), Some(escape(&teaser))),
+            // A sensitive Note: its summary is the content warning.
+            (ObjectType::Note, true) => (None, Some(escape(article.summary.as_deref().unwrap_or(&article.title)))),
+            (ObjectType::Note, false) => (None, None),
+        };
+        Post {
+            id,
+            kind,
+            attributed_to: urls.actor(&site.username),
+            in_reply_to: None,
+            to: vec![PUBLIC.to_string()],
+            cc: vec![urls.followers(&site.username)],
+            name,
+            summary,
+            content_map: in_language(article.language.as_deref(), &content),
+            content,
+            url: article.url.to_string(),
+            published: Timestamp(article.published),
+            updated: article.updated.as_ref().map(Timestamp::from),
+            sensitive: article.sensitive,
+            tag: hashtags,
+            attachment: article
+                .image
+                .iter()
+                .map(|image| Attachment {
+                    kind: DocumentType::Document,
+                    media_type: media_type(image.url.path()),
+                    url: image.url.to_string(),
+                    name: image.alt.clone(),
+                })
+                .collect(),
+            image: article.image.as_ref().map(|image| Image::new(&image.url, None)),
+            context: urls.context(&article.key),
+            replies: self.replies_value(urls.replies(&article.key, None), replies),
         }
-        if let Some(lang) = &article.language {
-            value["contentMap"] = json!({ lang.as_str(): content });
-        }
-        match (self.config.object_type, article.sensitive) {
-            (ObjectType::Article, _) => {
-                value["name"] = json!(article.title);
-                value["summary"] = json!(escape(&teaser));
-            }
-            (ObjectType::Note, true) => {
-                value["summary"] = json!(escape(article.summary.as_deref().unwrap_or(&article.title)));
-            }
-            (ObjectType::Note, false) => {}
-        }
-        if let Some(image) = &article.image {
-            value["attachment"] = json!([{
-                "type": "Document",
-                "mediaType": media_type(image.url.path()),
-                "url": image.url.as_str(),
-                "name": image.alt,
-            }]);
-            value["image"] = json!({ "type": "Image", "url": image.url.as_str() });
-        }
-        value
     }
 
     /// An article's ActivityPub id: ours, or a followed article's own on its server.
@@ -232,11 +246,11 @@ impl Renderer<'_> {
 
     /// A local comment: a Note by its commenter, in reply to its parent, mentioning the
     /// parent's author when that author is on another server.
-    pub fn comment(&self, article: &Article, comment: &Comment, author: &LocalActor, replies: RepliesPreview) -> Value {
+    pub fn comment(&self, article: &Article, comment: &Comment, author: &LocalActor, replies: RepliesPreview) -> Post {
         let urls = self.urls;
         let mut content = String::new();
         let mut tags = Vec::new();
-        let mut cc = vec![json!(urls.followers(&author.username))];
+        let mut cc = vec![urls.followers(&author.username)];
         if let Some((author_id, handle)) = answered_remote_author(article, comment) {
             let shown = handle.split('@').find(|s| !s.is_empty()).unwrap_or(&handle).to_string();
             content.push_str(&format!(
@@ -244,54 +258,63 @@ impl Renderer<'_> {
                 escape(&author_id),
                 escape(&shown)
             ));
-            tags.push(json!({ "type": "Mention", "href": author_id, "name": handle }));
-            cc.push(json!(author_id));
+            tags.push(Tag::Mention { kind: MentionType::Mention, href: author_id.clone(), name: handle });
+            cc.push(author_id);
         }
         content.push_str(comment.content.as_str());
-        let mut value = json!({
-            "id": self.comment_id(&article.key, comment),
-            "type": "Note",
-            "attributedTo": urls.actor(&author.username),
-            "inReplyTo": self.in_reply_to(article, comment),
-            "to": [PUBLIC],
-            "cc": cc,
-            "content": content,
-            "url": self.comment_url(article, comment),
-            "published": timestamp(&comment.published),
-            "sensitive": false,
-            "tag": tags,
-            "context": urls.context(&article.key),
-            "replies": self.replies_value(urls.replies(&article.key, Some(&comment.key)), replies),
-        });
-        if let Some(updated) = &comment.updated {
-            value["updated"] = json!(timestamp(updated));
+        Post {
+            id: self.comment_id(&article.key, comment),
+            kind: PostType::Note(NoteType::Note),
+            attributed_to: urls.actor(&author.username),
+            in_reply_to: Some(self.in_reply_to(article, comment)),
+            to: vec![PUBLIC.to_string()],
+            cc,
+            name: None,
+            summary: None,
+            content_map: in_language(article.language.as_deref(), &content),
+            content,
+            url: self.comment_url(article, comment),
+            published: Timestamp(comment.published),
+            updated: comment.updated.as_ref().map(Timestamp::from),
+            sensitive: false,
+            tag: tags,
+            attachment: vec![],
+            image: None,
+            context: urls.context(&article.key),
+            replies: self.replies_value(urls.replies(&article.key, Some(&comment.key)), replies),
         }
-        if let Some(lang) = &article.language {
-            value["contentMap"] = json!({ lang.as_str(): value["content"].clone() });
-        }
-        value
     }
 
     /// What a deleted article or comment answers (with 410). A deleted comment keeps its place
     /// in the thread: `inReplyTo`, `context` and `replies` stay, so its replies can be found.
-    pub fn tombstone(&self, id: String, deleted: Option<&DateTime<Utc>>, former_type: &str) -> Value {
-        let mut value = json!({ "id": id, "type": "Tombstone", "formerType": former_type });
-        if let Some(t) = deleted {
-            value["deleted"] = json!(timestamp(t));
+    pub fn tombstone(&self, id: String, deleted: Option<&DateTime<Utc>>, former_type: &'static str) -> Tombstone {
+        Tombstone {
+            id,
+            kind: TombstoneType::Tombstone,
+            former_type,
+            deleted: deleted.map(Timestamp::from),
+            in_reply_to: None,
+            context: None,
+            replies: None,
         }
-        value
     }
 
-    pub fn comment_tombstone(&self, article: &Article, comment: &Comment, deleted: Option<&DateTime<Utc>>) -> Value {
-        let mut value = self.tombstone(self.comment_id(&article.key, comment), deleted, "Note");
-        value["inReplyTo"] = json!(self.in_reply_to(article, comment));
-        value["context"] = json!(self.urls.context(&article.key));
-        value["replies"] = json!(self.urls.replies(&article.key, Some(&comment.key)));
-        value
+    pub fn comment_tombstone(
+        &self,
+        article: &Article,
+        comment: &Comment,
+        deleted: Option<&DateTime<Utc>>,
+    ) -> Tombstone {
+        Tombstone {
+            in_reply_to: Some(self.in_reply_to(article, comment)),
+            context: Some(self.urls.context(&article.key)),
+            replies: Some(self.urls.replies(&article.key, Some(&comment.key))),
+            ..self.tombstone(self.comment_id(&article.key, comment), deleted, "Note")
+        }
     }
 
     /// The Create of an article, as the outbox lists it.
-    pub fn create(&self, article: &Article, site: &LocalActor, object: Value) -> Value {
+    pub fn create(&self, article: &Article, site: &LocalActor, object: Post) -> Value {
         json!({
             "id": self.urls.article_activity(&article.key),
             "type": "Create",
@@ -344,6 +367,11 @@ pub fn answered_remote_author(article: &Article, comment: &Comment) -> Option<(S
         )),
         (None, None) => None,
     }
+}
+
+/// `content` again under the article's language, as `contentMap`.
+fn in_language(language: Option<&str>, content: &str) -> Option<BTreeMap<String, String>> {
+    language.map(|lang| BTreeMap::from([(lang.to_string(), content.to_string())]))
 }
 
 fn last_page(total: i64) -> i64 {
@@ -428,7 +456,8 @@ mod tests {
             remote_ap_id: None,
             remote: None,
         };
-        let note = render.comment(&article, &comment, &author, RepliesPreview { item_ids: vec![], has_more: false });
+        let note =
+            to_json(&render.comment(&article, &comment, &author, RepliesPreview { item_ids: vec![], has_more: false }));
         assert_eq!(note["inReplyTo"], "https://mastodon.example/users/alice/statuses/1");
         assert_eq!(
             note["tag"],

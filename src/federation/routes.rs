@@ -11,7 +11,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::documents::{to_json, with_context};
+use super::documents::{to_json, with_context, Post};
 use super::keys;
 use super::objects::{RepliesPreview, PAGE_SIZE};
 use crate::domain::{ActorKind, Article, Comment, CommentAuthor, Key, Status};
@@ -240,7 +240,7 @@ pub async fn replies_preview(
     Ok(RepliesPreview { item_ids, has_more })
 }
 
-async fn article_object(state: &AppState, article: &Article) -> AppResult<Value> {
+async fn article_object(state: &AppState, article: &Article) -> AppResult<Post> {
     let preview = replies_preview(state, article, None).await?;
     Ok(state.renderer().article(article, &state.site, preview))
 }

@@ -11,6 +11,8 @@
 //! order: the bytes are those the service has always written (tests/api/golden.rs checks them).
 
 pub mod actors;
+pub mod collections;
+pub mod objects;
 pub mod values;
 
 use activitypub_federation::protocol::context::WithContext;
@@ -18,6 +20,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 pub use actors::Actor;
+pub use collections::{First, OrderedCollection, OrderedCollectionPage};
+pub use objects::{Post, PostType, Tag, Tombstone};
 pub use values::{Image, Timestamp};
 
 /// The JSON-LD context of every document we serve: ActivityStreams, the security vocabulary of
