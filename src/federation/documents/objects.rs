@@ -52,7 +52,8 @@ pub struct Attachment {
     pub name: Option<String>,
 }
 
-/// An article or a comment.
+/// An article or a comment. Its fields go out in this order (the optional ones last, as
+/// they always have: tests/golden/ keeps the order).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Post {
@@ -65,29 +66,29 @@ pub struct Post {
     pub in_reply_to: Option<String>,
     pub to: Vec<String>,
     pub cc: Vec<String>,
+    /// HTML.
+    pub content: String,
+    pub url: String,
+    pub published: Timestamp,
+    pub sensitive: bool,
+    pub tag: Vec<Tag>,
+    pub context: String,
+    pub replies: OrderedCollection<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated: Option<Timestamp>,
+    /// The content again under the article's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_map: Option<BTreeMap<String, String>>,
     /// The title, for an Article.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// An Article's teaser; a Note's content warning.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
-    /// HTML.
-    pub content: String,
-    /// The content again under the article's language.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content_map: Option<BTreeMap<String, String>>,
-    pub url: String,
-    pub published: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub updated: Option<Timestamp>,
-    pub sensitive: bool,
-    pub tag: Vec<Tag>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachment: Vec<Attachment>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
-    pub context: String,
-    pub replies: OrderedCollection<String>,
 }
 
 /// What a deleted article or comment leaves. A comment's keeps its place in the thread.
