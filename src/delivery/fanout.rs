@@ -10,14 +10,12 @@
 //! The activity is rendered from the object as it is at fan-out (an edit made meanwhile goes
 //! out at once), and the recipients are the followers at that moment.
 
-use serde_json::{json, Value};
 use url::Url;
 
 use crate::domain::{Article, Comment, CommentAuthor, LocalActor};
-use crate::federation::documents::to_json;
-use crate::federation::objects::{answered_remote_author, document, timestamp};
+use crate::federation::documents::{payload, ActivityType, Object, Timestamp};
+use crate::federation::objects::answered_remote_author;
 use crate::federation::routes::replies_preview;
-use crate::federation::urls::PUBLIC;
 use crate::federation::{fetch, keys};
 use crate::startup::AppState;
 use crate::store::federation::ActivityToFanOut;
@@ -39,7 +37,7 @@ pub async fn fan_out_pending(state: &AppState) -> Result<usize, StoreError> {
         let (payload, inboxes) = match prepare(state, activity).await {
             Ok(Some((payload, mut inboxes))) => {
                 inboxes.retain(|inbox| !unavailable.iter().any(|h| host_of(inbox).as_deref() == Some(h.as_str())));
-                (Some(payload.to_string()), interleaved_by_server(inboxes))
+                (Some(payload), interleaved_by_server(inboxes))
             }
             Ok(None) => (None, vec![]),
             Err(e) => {
@@ -79,7 +77,11 @@ fn host_of(inbox: &str) -> Option<String> {
 
 /// The activity's JSON and its inboxes, or None when there is nothing to send (the object was
 /// deleted before its Create went out, or the row names nothing).
-async fn prepare(state: &AppState, activity: &ActivityToFanOut) -> Result<Option<(Value, Vec<String>)>, StoreError> {
+async fn prepare(state: &AppState, activity: &ActivityToFanOut) -> Result<Option<(String, Vec<String>)>, StoreError> {
+    let Some(kind) = ActivityType::named(&activity.kind) else {
+        tracing::warn!(activity = %activity.uuid, kind = %activity.kind, "an activity of a kind not sent: nothing to send");
+        return Ok(None);
+    };
     let Some(article_key) = &activity.article else { return Ok(None) };
     let Some(article) = state.store.article(article_key).await? else { return Ok(None) };
     match &activity.comment {
@@ -87,7 +89,7 @@ async fn prepare(state: &AppState, activity: &ActivityToFanOut) -> Result<Option
             let Some(object) = article_object(state, &article, &activity.kind).await? else { return Ok(None) };
             let site = &state.site;
             let inboxes = state.store.follower_inboxes(&[site.id]).await?;
-            Ok(Some((wrap(state, activity, site, object, vec![]), inboxes)))
+            Ok(Some((wrap(state, activity, kind, site, object, vec![]), inboxes)))
         }
         Some(comment_key) => {
             let Some((article, comment)) = state.store.comment(&article.key, comment_key).await? else {
@@ -112,48 +114,40 @@ async fn prepare(state: &AppState, activity: &ActivityToFanOut) -> Result<Option
             }
             inboxes.sort();
             inboxes.dedup();
-            Ok(Some((wrap(state, activity, &author, object, mentioned), inboxes)))
+            Ok(Some((wrap(state, activity, kind, &author, object, mentioned), inboxes)))
         }
     }
 }
 
 /// The activity around its object, addressed publicly, to the actor's followers and to anyone
-/// mentioned.
+/// mentioned, as the text that is sent.
 fn wrap(
     state: &AppState,
     activity: &ActivityToFanOut,
+    kind: ActivityType,
     actor: &LocalActor,
-    object: Value,
+    object: Object,
     mentioned: Vec<String>,
-) -> Value {
-    let urls = &state.urls;
-    let mut cc = vec![urls.followers(&actor.username)];
-    cc.extend(mentioned);
-    document(json!({
-        "id": urls.activity(&activity.uuid),
-        "type": activity.kind,
-        "actor": urls.actor(&actor.username),
-        "published": timestamp(&chrono::Utc::now()),
-        "to": [PUBLIC],
-        "cc": cc,
-        "object": object,
-    }))
+) -> String {
+    let id = state.urls.activity(&activity.uuid);
+    let published = Some(Timestamp(chrono::Utc::now()));
+    payload(state.renderer().public_activity(id, kind, &actor.username, published, object, mentioned))
 }
 
-async fn article_object(state: &AppState, article: &Article, kind: &str) -> Result<Option<Value>, StoreError> {
+async fn article_object(state: &AppState, article: &Article, kind: &str) -> Result<Option<Object>, StoreError> {
     let render = state.renderer();
     if article.followed.is_some() {
         return Ok(None); // another server's post: only its author sends it
     }
     if kind == "Delete" {
         let id = state.urls.article(&article.key);
-        return Ok(Some(to_json(&render.tombstone(id, article.deleted_at.as_ref(), render.article_type()))));
+        return Ok(Some(Object::Tombstone(render.tombstone(id, article.deleted_at.as_ref(), render.article_type()))));
     }
     if article.deleted_at.is_some() {
         return Ok(None);
     }
     let preview = replies_preview(state, article, None).await?;
-    Ok(Some(to_json(&render.article(article, &state.site, preview))))
+    Ok(Some(Object::Post(Box::new(render.article(article, &state.site, preview)))))
 }
 
 async fn comment_object(
@@ -162,16 +156,16 @@ async fn comment_object(
     comment: &Comment,
     author: &LocalActor,
     kind: &str,
-) -> Result<Option<Value>, StoreError> {
+) -> Result<Option<Object>, StoreError> {
     let render = state.renderer();
     if kind == "Delete" {
-        return Ok(Some(to_json(&render.comment_tombstone(article, comment, comment.deleted_at.as_ref()))));
+        return Ok(Some(Object::Tombstone(render.comment_tombstone(article, comment, comment.deleted_at.as_ref()))));
     }
     if comment.is_deleted() || article.deleted_at.is_some() {
         return Ok(None);
     }
     let preview = replies_preview(state, article, Some(comment.id)).await?;
-    Ok(Some(to_json(&render.comment(article, comment, author, preview))))
+    Ok(Some(Object::Post(Box::new(render.comment(article, comment, author, preview)))))
 }
 
 /// Where a remote author is reached: from the store, or fetched (and kept) when unknown.

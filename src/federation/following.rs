@@ -10,11 +10,10 @@
 //!   author's `Update` (newer `updated`) edits it and `Delete` deletes it. It is never served
 //!   as ours, nor sent to our followers.
 
-use serde_json::json;
 use url::Url;
 
+use super::documents::payload;
 use super::fetch;
-use super::objects::document;
 use super::wire::{Activity, ActivityKind, Id, Object, Payload};
 use crate::domain::html::{plain_text, sanitize};
 use crate::domain::Key;
@@ -56,13 +55,7 @@ pub async fn follow(state: &AppState, target: &str) -> Result<Following, AppErro
     let uuid = uuid::Uuid::new_v4().to_string();
     let follow_id = state.urls.activity(&uuid);
     let site = state.urls.actor(&state.site.username);
-    let activity = document(json!({
-        "id": follow_id,
-        "type": "Follow",
-        "actor": site,
-        "object": actor.ap_id,
-        "to": [actor.ap_id],
-    }));
+    let activity = state.renderer().follow(follow_id.clone(), site, actor.ap_id.clone(), vec![actor.ap_id.clone()]);
     let following = NewFollowing {
         actor_id: state.site.id,
         ap_id: actor.ap_id.clone(),
@@ -70,7 +63,7 @@ pub async fn follow(state: &AppState, target: &str) -> Result<Following, AppErro
         inbox: actor.inbox.clone(),
         follow_id,
     };
-    let direct = DirectActivity { kind: "Follow", uuid, payload: activity.to_string(), inbox: actor.inbox.clone() };
+    let direct = DirectActivity { kind: "Follow", uuid, payload: payload(activity), inbox: actor.inbox.clone() };
     let stored = state.store.add_following(&following, &direct).await?;
     state.outbox.notify_one();
     tracing::info!(actor = %actor.ap_id, "follow requested");
@@ -91,15 +84,8 @@ async fn refuse_blocked(state: &AppState, host: Option<&str>, actor: Option<&str
 pub async fn unfollow(state: &AppState, ap_id: &str) -> Result<Option<Following>, AppError> {
     let Some(current) = state.store.following_one(ap_id).await? else { return Ok(None) };
     let uuid = uuid::Uuid::new_v4().to_string();
-    let site = state.urls.actor(&state.site.username);
-    let undo = document(json!({
-        "id": state.urls.activity(&uuid),
-        "type": "Undo",
-        "actor": site,
-        "to": [ap_id],
-        "object": { "id": current.follow_id, "type": "Follow", "actor": site, "object": ap_id },
-    }));
-    let direct = DirectActivity { kind: "Undo", uuid, payload: undo.to_string(), inbox: current.inbox.clone() };
+    let undo = state.renderer().undo_follow(&uuid, &state.site.username, &current.follow_id, ap_id);
+    let direct = DirectActivity { kind: "Undo", uuid, payload: payload(undo), inbox: current.inbox.clone() };
     let removed = state.store.remove_following(ap_id, &direct).await?;
     state.outbox.notify_one();
     tracing::info!(actor = ap_id, "unfollowed");

@@ -3,10 +3,9 @@
 //! `Update` of itself, so that they look its handle up again. Actor ids never change, so every
 //! follower stays.
 
-use serde_json::json;
+use activitypub_federation::kinds::activity::UpdateType;
 
-use super::objects::document;
-use super::urls::PUBLIC;
+use super::documents::{payload, ActivityType, Object};
 use crate::startup::AppState;
 
 /// Records the handle domain and, when it differs from the one of the last start (the public
@@ -29,16 +28,16 @@ pub async fn announce_if_changed(state: &AppState) -> anyhow::Result<usize> {
             super::routes::attribution_domains(state, &actor).await.map_err(|e| anyhow::anyhow!(e.message))?;
         let inboxes = state.store.follower_inboxes(&[actor.id]).await?;
         let uuid = uuid::Uuid::new_v4().to_string();
-        let actor_id = state.urls.actor(&actor.username);
-        let update = document(json!({
-            "id": state.urls.activity(&uuid),
-            "type": "Update",
-            "actor": actor_id,
-            "to": [PUBLIC],
-            "cc": [state.urls.followers(&actor.username)],
-            "object": state.renderer().actor(&actor, &domains),
-        }));
-        state.store.queue_to_inboxes(actor.id, "Update", &uuid, &update.to_string(), &inboxes).await?;
+        let render = state.renderer();
+        let update = render.public_activity(
+            state.urls.activity(&uuid),
+            ActivityType::Update(UpdateType::Update),
+            &actor.username,
+            None,
+            Object::Actor(Box::new(render.actor(&actor, &domains))),
+            vec![],
+        );
+        state.store.queue_to_inboxes(actor.id, "Update", &uuid, &payload(update), &inboxes).await?;
         announced += 1;
     }
     tracing::info!(before, domain, announced, "the handle domain changed: followers' servers are told");

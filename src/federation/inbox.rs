@@ -23,11 +23,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use url::Url;
 
+use super::documents::payload;
 use super::fetch::{self, same_origin};
-use super::objects::document;
 use super::signatures;
 use super::wire::{self, ActivityKind, Id, Payload};
 use super::{limits, reactions};
@@ -273,18 +273,7 @@ async fn follow(
     }
     // Accepted every time, so a follower whose first Accept was lost can follow again.
     let uuid = uuid::Uuid::new_v4().to_string();
-    let accept = document(json!({
-        "id": state.urls.activity(&uuid),
-        "type": "Accept",
-        "actor": state.urls.actor(&followed.username),
-        "to": [follower.ap_id],
-        "object": {
-            "id": follow_id,
-            "type": "Follow",
-            "actor": follower.ap_id,
-            "object": state.urls.actor(&followed.username),
-        },
-    }));
+    let accept = state.renderer().accept(&uuid, &followed.username, &follower.ap_id, follow_id);
     // The Accept is signed by the followed actor: a commenter may have no key yet.
     super::keys::with_keys(state.store.as_ref(), followed.clone()).await?;
     let new = state
@@ -298,7 +287,7 @@ async fn follow(
                 shared_inbox: follower.shared_inbox.clone(),
                 follow_id: follow_id.to_string(),
             },
-            &DirectActivity { kind: "Accept", uuid, payload: accept.to_string(), inbox: follower.inbox.clone() },
+            &DirectActivity { kind: "Accept", uuid, payload: payload(accept), inbox: follower.inbox.clone() },
         )
         .await?;
     state.outbox.notify_one();
@@ -364,6 +353,7 @@ async fn move_follower(state: &AppState, signer: &RemoteActor, activity: &wire::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn ids_are_read_from_urls_and_objects() {

@@ -3,29 +3,23 @@
 
 use std::collections::BTreeMap;
 
+use activitypub_federation::kinds::activity::{AcceptType, CreateType, FollowType, UndoType};
 use activitypub_federation::kinds::actor::PersonType;
 use activitypub_federation::kinds::link::MentionType;
 use activitypub_federation::kinds::object::{ArticleType, DocumentType, NoteType, TombstoneType};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use super::documents::activities::Follow;
 use super::documents::actors::{ActorType, Endpoints, PublicKey};
 use super::documents::objects::{Attachment, HashtagType};
-use super::documents::{self, to_json, with_context, First, Image, OrderedCollection, OrderedCollectionPage};
+use super::documents::{self, Activity, ActivityType, First, Image, Object};
+use super::documents::{OrderedCollection, OrderedCollectionPage};
 use super::documents::{Post, PostType, Tag, Timestamp, Tombstone};
 use super::urls::{Urls, PUBLIC};
 use crate::config::{Config, ObjectType};
 use crate::domain::html::escape;
 use crate::domain::{ActorKind, Article, Comment, Key, LocalActor};
-
-/// Adds `@context` to a top-level document built as JSON.
-pub fn document(value: Value) -> Value {
-    to_json(&with_context(value))
-}
-
-pub fn timestamp(t: &DateTime<Utc>) -> String {
-    Timestamp(*t).text()
-}
 
 /// What a renderer needs besides the stored data.
 pub struct Renderer<'a> {
@@ -313,17 +307,67 @@ impl Renderer<'_> {
         }
     }
 
+    /// An activity by the local actor `username` about `object`, addressed publicly, to the
+    /// actor's followers and to anyone `mentioned`.
+    pub fn public_activity(
+        &self,
+        id: String,
+        kind: ActivityType,
+        username: &str,
+        published: Option<Timestamp>,
+        object: Object,
+        mentioned: Vec<String>,
+    ) -> Activity {
+        let mut cc = vec![self.urls.followers(username)];
+        cc.extend(mentioned);
+        Activity { id, kind, actor: self.urls.actor(username), published, to: vec![PUBLIC.to_string()], cc, object }
+    }
+
     /// The Create of an article, as the outbox lists it.
-    pub fn create(&self, article: &Article, site: &LocalActor, object: Post) -> Value {
-        json!({
-            "id": self.urls.article_activity(&article.key),
-            "type": "Create",
-            "actor": self.urls.actor(&site.username),
-            "published": timestamp(&article.published),
-            "to": [PUBLIC],
-            "cc": [self.urls.followers(&site.username)],
-            "object": object,
-        })
+    pub fn create(&self, article: &Article, site: &LocalActor, object: Post) -> Activity {
+        self.public_activity(
+            self.urls.article_activity(&article.key),
+            ActivityType::Create(CreateType::Create),
+            &site.username,
+            Some(Timestamp(article.published)),
+            Object::Post(Box::new(object)),
+            vec![],
+        )
+    }
+
+    /// A Follow of `object` by `actor` (ids), addressed `to` the one followed when sent.
+    pub fn follow(&self, id: String, actor: String, object: String, to: Vec<String>) -> Follow {
+        Follow { id, kind: FollowType::Follow, actor, object, to }
+    }
+
+    /// The Accept, by the local actor `followed`, of the Follow `follow_id` by `follower`.
+    pub fn accept(&self, uuid: &str, followed: &str, follower: &str, follow_id: &str) -> Activity {
+        let followed = self.urls.actor(followed);
+        let follow = self.follow(follow_id.to_string(), follower.to_string(), followed.clone(), vec![]);
+        Activity {
+            id: self.urls.activity(uuid),
+            kind: ActivityType::Accept(AcceptType::Accept),
+            actor: followed,
+            published: None,
+            to: vec![follower.to_string()],
+            cc: vec![],
+            object: Object::Follow(follow),
+        }
+    }
+
+    /// The Undo, by the local actor `username` (the site), of its Follow `follow_id` of `followed`.
+    pub fn undo_follow(&self, uuid: &str, username: &str, follow_id: &str, followed: &str) -> Activity {
+        let site = self.urls.actor(username);
+        let follow = self.follow(follow_id.to_string(), site.clone(), followed.to_string(), vec![]);
+        Activity {
+            id: self.urls.activity(uuid),
+            kind: ActivityType::Undo(UndoType::Undo),
+            actor: site,
+            published: None,
+            to: vec![followed.to_string()],
+            cc: vec![],
+            object: Object::Follow(follow),
+        }
     }
 
     /// A paged `OrderedCollection`'s front: its size and a link to page 1.
@@ -398,6 +442,7 @@ mod tests {
     use super::*;
     use crate::domain::html::text_to_html;
     use crate::domain::{CommentAuthor, Origin, ParentRef, Status};
+    use crate::federation::documents::to_json;
 
     fn person(id: i64, username: &str) -> LocalActor {
         LocalActor {

@@ -43,8 +43,7 @@ async fn vary_on_accept(mut response: Response) -> Response {
 
 /// An ActivityPub document with its `@context`.
 pub fn activity_json<T: Serialize>(status: StatusCode, document: T) -> Response {
-    let body = to_json(&with_context(document));
-    (status, [(header::CONTENT_TYPE, FEDERATION_CONTENT_TYPE)], axum::Json(body)).into_response()
+    (status, [(header::CONTENT_TYPE, FEDERATION_CONTENT_TYPE)], axum::Json(with_context(document))).into_response()
 }
 
 fn ok<T: Serialize>(document: T) -> Response {
@@ -53,7 +52,7 @@ fn ok<T: Serialize>(document: T) -> Response {
 
 /// An ActivityPub document with its `@context`, rendered for the cache.
 fn rendered<T: Serialize>(status: StatusCode, document: T) -> Rendered {
-    let body = serde_json::to_vec(&to_json(&with_context(document))).unwrap_or_default();
+    let body = serde_json::to_vec(&with_context(document)).unwrap_or_default();
     Rendered { status, content_type: FEDERATION_CONTENT_TYPE, body: body.into() }
 }
 
@@ -187,7 +186,7 @@ async fn outbox(
     let mut items = Vec::with_capacity(articles.items.len());
     for article in &articles.items {
         let object = article_object(&state, article).await?;
-        items.push(render.create(article, &state.site, object));
+        items.push(to_json(&render.create(article, &state.site, object)));
     }
     Ok(ok(render.collection_page(&id, page, articles.total, items)))
 }

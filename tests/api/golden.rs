@@ -111,6 +111,13 @@ async fn served_and_delivered_documents_match_the_golden_files() {
     full["image"] = json!({ "url": "https://news.example/img/treaty.jpg", "alt": "The two ministers" });
     full["sensitive"] = json!(true);
     app.put_article("treaty", &full).await;
+    // An activity is rendered when it is fanned out: the article's Create must be out before its
+    // comments and its edit change what it would carry.
+    let pick = |all: &[crate::peer::Received], kind: &str, object: &str| {
+        all.iter().find(|r| r.is_delivered(kind) && (object.is_empty() || r.object_id() == object)).cloned()
+    };
+    let treaty_id = app.url("/articles/treaty");
+    peer.wait_for(|all| pick(all, "Create", &treaty_id).is_some(), Duration::from_secs(60)).await;
     let mut plain = article_json("A plain note");
     plain["tags"] = json!([]);
     plain["summary"] = Value::Null;
@@ -203,16 +210,13 @@ async fn served_and_delivered_documents_match_the_golden_files() {
         ("delivered_follow", "Follow", peer.actor_id("alice")),
         ("delivered_undo_follow", "Undo", String::new()),
     ];
-    let pick = |all: &[crate::peer::Received], kind: &str, object: &str| {
-        all.iter().find(|r| r.is_delivered(kind) && (object.is_empty() || r.object_id() == object)).cloned()
-    };
     // A start under another handle domain: the site tells its followers' servers with an Update
     // of itself.
     let _restarted =
         spawn_sibling_with(&app, &["--public-url", app.address.as_str(), "--handle-domain", "news.example"]).await;
     wanted.push(("delivered_update_actor", "Update", app.site_actor()));
     let received =
-        peer.wait_for(|all| wanted.iter().all(|(_, k, o)| pick(all, k, o).is_some()), Duration::from_secs(30)).await;
+        peer.wait_for(|all| wanted.iter().all(|(_, k, o)| pick(all, k, o).is_some()), Duration::from_secs(60)).await;
     for (name, kind, object) in &wanted {
         let r = pick(&received, kind, object).unwrap_or_else(|| panic!("{name}: not delivered"));
         documents.push((name.to_string(), r.activity));

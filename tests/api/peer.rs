@@ -90,8 +90,6 @@ pub struct Received {
     pub path: String,
     /// The body as JSON (a JSON string holding the raw body when it was not JSON).
     pub activity: Value,
-    /// The body's bytes as they arrived.
-    pub raw: Bytes,
     /// The `keyId` of its signature, empty when there was none to read.
     pub key_id: String,
     /// Whether its signature held, or why not.
@@ -876,8 +874,7 @@ async fn post_inbox(
     };
     let refusal = verified.clone().err().unwrap_or_default();
     let activity = body_json(&incoming.body);
-    let raw = incoming.body.clone();
-    state.received().push(Received { path, activity, raw, key_id, verified, answered, at });
+    state.received().push(Received { path, activity, key_id, verified, answered, at });
     match reply {
         Some(reply) => reply.into_response().await,
         None if answered == StatusCode::ACCEPTED.as_u16() => StatusCode::ACCEPTED.into_response(),

@@ -7,9 +7,11 @@
 //! `ObjectId<T>`, for the reason [`super::wire`] gives (the crate's `Object` trait fetches through
 //! its own `Data`), and because every id here is one we minted.
 //!
-//! A document goes out through [`to_json`], a `serde_json::Value`, whose map keeps keys in sorted
-//! order: the bytes are those the service has always written (tests/api/golden.rs checks them).
+//! Fields go out in the order a struct declares them (serde_json keeps the order written:
+//! activitypub_federation turns on its `preserve_order`), which is the order the service has
+//! always written them in; tests/api/golden.rs compares the order too.
 
+pub mod activities;
 pub mod actors;
 pub mod collections;
 pub mod objects;
@@ -19,6 +21,7 @@ use activitypub_federation::protocol::context::WithContext;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+pub use activities::{Activity, ActivityType, Object};
 pub use actors::Actor;
 pub use collections::{First, OrderedCollection, OrderedCollectionPage};
 pub use objects::{Post, PostType, Tag, Tombstone};
@@ -47,7 +50,13 @@ pub fn with_context<T: Serialize>(inner: T) -> WithContext<T> {
     WithContext::new(inner, context())
 }
 
-/// A document as JSON, its keys in sorted order.
+/// A top-level document as the text that is signed and sent: compact JSON with `@context`.
+pub fn payload<T: Serialize>(inner: T) -> String {
+    // Our documents are structs of strings, numbers and lists: serialising them cannot fail.
+    serde_json::to_string(&with_context(inner)).unwrap_or_default()
+}
+
+/// A document as a JSON value.
 pub fn to_json<T: Serialize>(document: &T) -> Value {
     // Our documents are structs of strings, numbers and lists: serialising them cannot fail.
     serde_json::to_value(document).unwrap_or(Value::Null)
