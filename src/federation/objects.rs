@@ -8,7 +8,7 @@ use activitypub_federation::kinds::actor::PersonType;
 use activitypub_federation::kinds::link::MentionType;
 use activitypub_federation::kinds::object::{ArticleType, DocumentType, NoteType, TombstoneType};
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::documents::activities::Follow;
 use super::documents::actors::{ActorType, Endpoints, PublicKey};
@@ -103,6 +103,7 @@ impl Renderer<'_> {
             ordered_items: preview.item_ids,
             next: preview.has_more.then(|| format!("{collection_id}?page=2")),
             prev: None,
+            attributed_to: None,
         };
         OrderedCollection {
             id: collection_id,
@@ -110,6 +111,7 @@ impl Renderer<'_> {
             total_items: None,
             first: Some(First::Page(Box::new(first))),
             last: None,
+            attributed_to: None,
         }
     }
 
@@ -370,32 +372,45 @@ impl Renderer<'_> {
         }
     }
 
-    /// A paged `OrderedCollection`'s front: its size and a link to page 1.
-    pub fn collection(&self, id: &str, total: i64) -> Value {
-        let mut value = json!({ "id": id, "type": "OrderedCollection", "totalItems": total });
-        if total > 0 {
-            value["first"] = json!(format!("{id}?page=1"));
-            value["last"] = json!(format!("{id}?page={}", last_page(total)));
+    /// A collection given by its size alone (a commenter's outbox, followers, following).
+    pub fn collection_count(&self, id: String, total: i64) -> OrderedCollection {
+        OrderedCollection {
+            id,
+            kind: Default::default(),
+            total_items: Some(total),
+            first: None,
+            last: None,
+            attributed_to: None,
         }
-        value
+    }
+
+    /// A paged `OrderedCollection`'s front: its size and links to its first and last pages.
+    pub fn collection(&self, id: &str, total: i64) -> OrderedCollection {
+        OrderedCollection {
+            first: (total > 0).then(|| First::Link(format!("{id}?page=1"))),
+            last: (total > 0).then(|| format!("{id}?page={}", last_page(total))),
+            ..self.collection_count(id.to_string(), total)
+        }
     }
 
     /// Page `page` (from 1) of a collection of `total` items.
-    pub fn collection_page(&self, id: &str, page: i64, total: i64, items: Vec<Value>) -> Value {
-        let mut value = json!({
-            "id": format!("{id}?page={page}"),
-            "type": "OrderedCollectionPage",
-            "partOf": id,
-            "totalItems": total,
-            "orderedItems": items,
-        });
-        if page < last_page(total) {
-            value["next"] = json!(format!("{id}?page={}", page + 1));
+    pub fn collection_page<T: Serialize>(
+        &self,
+        id: &str,
+        page: i64,
+        total: i64,
+        items: Vec<T>,
+    ) -> OrderedCollectionPage<T> {
+        OrderedCollectionPage {
+            id: format!("{id}?page={page}"),
+            kind: Default::default(),
+            part_of: id.to_string(),
+            total_items: Some(total),
+            ordered_items: items,
+            next: (page < last_page(total)).then(|| format!("{id}?page={}", page + 1)),
+            prev: (page > 1).then(|| format!("{id}?page={}", page - 1)),
+            attributed_to: None,
         }
-        if page > 1 {
-            value["prev"] = json!(format!("{id}?page={}", page - 1));
-        }
-        value
     }
 }
 
@@ -443,6 +458,7 @@ mod tests {
     use crate::domain::html::text_to_html;
     use crate::domain::{CommentAuthor, Origin, ParentRef, Status};
     use crate::federation::documents::to_json;
+    use serde_json::json;
 
     fn person(id: i64, username: &str) -> LocalActor {
         LocalActor {

@@ -9,9 +9,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
-use super::documents::{to_json, with_context, Post};
+use super::documents::{with_context, OrderedCollection, OrderedCollectionPage, Post};
 use super::keys;
 use super::objects::{RepliesPreview, PAGE_SIZE};
 use crate::domain::{ActorKind, Article, Comment, CommentAuthor, Key, Status};
@@ -175,7 +174,7 @@ async fn outbox(
     let id = state.urls.outbox(&actor.username);
     if actor.kind == ActorKind::Person {
         let total = state.store.comment_count_by(actor.id).await?;
-        return Ok(ok(json!({ "id": id, "type": "OrderedCollection", "totalItems": total })));
+        return Ok(ok(render.collection_count(id, total)));
     }
     let page = q.number()?;
     let Some(page) = page else {
@@ -186,7 +185,7 @@ async fn outbox(
     let mut items = Vec::with_capacity(articles.items.len());
     for article in &articles.items {
         let object = article_object(&state, article).await?;
-        items.push(to_json(&render.create(article, &state.site, object)));
+        items.push(render.create(article, &state.site, object));
     }
     Ok(ok(render.collection_page(&id, page, articles.total, items)))
 }
@@ -194,7 +193,7 @@ async fn outbox(
 async fn followers(State(state): State<AppState>, AppPath(username): AppPath<String>) -> AppResult<Response> {
     let actor = local_actor(&state, &username).await?;
     let total = state.store.followers_count(actor.id).await?;
-    Ok(ok(json!({ "id": state.urls.followers(&actor.username), "type": "OrderedCollection", "totalItems": total })))
+    Ok(ok(state.renderer().collection_count(state.urls.followers(&actor.username), total)))
 }
 
 /// Whom an actor follows, as a count: the site actor's accepted follows (see `following`); commenters
@@ -202,7 +201,7 @@ async fn followers(State(state): State<AppState>, AppPath(username): AppPath<Str
 async fn following(State(state): State<AppState>, AppPath(username): AppPath<String>) -> AppResult<Response> {
     let actor = local_actor(&state, &username).await?;
     let total = if actor.id == state.site.id { state.store.accepted_following_count().await? } else { 0 };
-    Ok(ok(json!({ "id": state.urls.following(&actor.username), "type": "OrderedCollection", "totalItems": total })))
+    Ok(ok(state.renderer().collection_count(state.urls.following(&actor.username), total)))
 }
 
 fn parse_key(raw: &str) -> AppResult<Key> {
@@ -292,8 +291,7 @@ async fn replies_collection(
         return Ok(rendered(StatusCode::OK, render.collection(&id, total)));
     };
     let replies = state.store.replies(article.id, parent_id, (page - 1) * PAGE_SIZE, PAGE_SIZE).await?;
-    let items =
-        replies.iter().map(|r| json!(render.item_id(&article.key, &r.key, r.remote_ap_id.as_deref()))).collect();
+    let items = replies.iter().map(|r| render.item_id(&article.key, &r.key, r.remote_ap_id.as_deref())).collect();
     Ok(rendered(StatusCode::OK, render.collection_page(&id, page, total, items)))
 }
 
@@ -334,16 +332,19 @@ async fn context(
         ids.extend(thread.comments.iter().filter(|c| shown.contains(&c.id)).map(|c| render.comment_id(&key, c)));
         let id = state.urls.context(&key);
         let total = ids.len() as i64;
-        let mut value = match page {
-            None => render.collection(&id, total),
+        // The thread is the site's: FEP-7888 has a context say who owns it.
+        let owner = Some(state.urls.actor(&state.site.username));
+        Ok(match page {
+            None => {
+                rendered(StatusCode::OK, OrderedCollection { attributed_to: owner, ..render.collection(&id, total) })
+            }
             Some(page) => {
                 let start = ((page - 1) * PAGE_SIZE) as usize;
-                let items = ids.into_iter().skip(start).take(PAGE_SIZE as usize).map(Value::from).collect();
-                render.collection_page(&id, page, total, items)
+                let items: Vec<String> = ids.into_iter().skip(start).take(PAGE_SIZE as usize).collect();
+                let page = render.collection_page(&id, page, total, items);
+                rendered(StatusCode::OK, OrderedCollectionPage { attributed_to: owner, ..page })
             }
-        };
-        value["attributedTo"] = json!(state.urls.actor(&state.site.username));
-        Ok(rendered(StatusCode::OK, value))
+        })
     })
     .await
 }

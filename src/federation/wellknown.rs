@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
+
+use super::documents::discovery::{Jrd, Link, Metadata, NodeInfo, Services, Software, Usage, Users};
 
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::AppQuery;
@@ -60,14 +61,14 @@ async fn webfinger(State(state): State<AppState>, AppQuery(q): AppQuery<Webfinge
     if state.config.handle_domain() != state.config.domain() {
         aliases.push(profile.clone());
     }
-    let body = json!({
-        "subject": format!("acct:{}@{}", actor.username, state.config.handle_domain()),
-        "aliases": aliases,
-        "links": [
-            { "rel": "self", "type": "application/activity+json", "href": actor_url },
-            { "rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile },
-        ]
-    });
+    let body = Jrd {
+        subject: Some(format!("acct:{}@{}", actor.username, state.config.handle_domain())),
+        aliases,
+        links: vec![
+            Link::to("self", Some("application/activity+json"), actor_url),
+            Link::to("http://webfinger.net/rel/profile-page", Some("text/html"), profile),
+        ],
+    };
     Ok(([(header::CONTENT_TYPE, "application/jrd+json")], Json(body)).into_response())
 }
 
@@ -82,38 +83,37 @@ async fn host_meta(State(state): State<AppState>) -> Response {
 
 async fn host_meta_json(State(state): State<AppState>) -> Response {
     let template = format!("{}/.well-known/webfinger?resource={{uri}}", state.urls.base());
-    Json(json!({ "links": [{ "rel": "lrdd", "template": template }] })).into_response()
+    let lrdd = Link { rel: "lrdd", media_type: None, href: None, template: Some(template) };
+    Json(Jrd { subject: None, aliases: vec![], links: vec![lrdd] }).into_response()
 }
 
 async fn nodeinfo_links(State(state): State<AppState>) -> Response {
-    Json(json!({
-        "links": [{ "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": state.urls.nodeinfo() }]
-    }))
-    .into_response()
+    let link = Link::to("http://nodeinfo.diaspora.software/ns/schema/2.1", None, state.urls.nodeinfo());
+    Json(Jrd { subject: None, aliases: vec![], links: vec![link] }).into_response()
 }
 
 async fn nodeinfo(State(state): State<AppState>) -> AppResult<Response> {
     let stats = state.store.stats().await?;
-    let body = json!({
-        "version": "2.1",
-        "software": {
-            "name": "threadbridge",
-            "version": env!("CARGO_PKG_VERSION"),
-            "homepage": state.config.site_url().to_string(),
+    let body = NodeInfo {
+        version: "2.1",
+        software: Software {
+            name: "threadbridge",
+            version: env!("CARGO_PKG_VERSION"),
+            homepage: state.config.site_url().to_string(),
         },
-        "protocols": ["activitypub"],
-        "services": { "inbound": [], "outbound": [] },
-        "openRegistrations": false,
-        "usage": {
-            "users": {
-                "total": stats.local_actors,
-                "activeMonth": stats.active_month,
-                "activeHalfyear": stats.active_half_year,
+        protocols: vec!["activitypub"],
+        services: Services::default(),
+        open_registrations: false,
+        usage: Usage {
+            users: Users {
+                total: stats.local_actors,
+                active_month: stats.active_month,
+                active_halfyear: stats.active_half_year,
             },
-            "localPosts": stats.local_posts,
+            local_posts: stats.local_posts,
         },
-        "metadata": { "nodeName": state.config.site_name },
-    });
+        metadata: Metadata { node_name: state.config.site_name.clone() },
+    };
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"")],

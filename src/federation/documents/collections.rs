@@ -8,7 +8,7 @@ use serde::Serialize;
 /// `replies`) its first page embedded.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OrderedCollection<T: Serialize> {
+pub struct OrderedCollection<T: Serialize = String> {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: OrderedCollectionType,
@@ -18,6 +18,9 @@ pub struct OrderedCollection<T: Serialize> {
     pub first: Option<First<T>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last: Option<String>,
+    /// Who the collection belongs to (a thread's `context`: the site).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributed_to: Option<String>,
 }
 
 /// A collection's first page: a link, or the page itself.
@@ -43,4 +46,7 @@ pub struct OrderedCollectionPage<T: Serialize> {
     pub next: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prev: Option<String>,
+    /// As in [`OrderedCollection`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributed_to: Option<String>,
 }

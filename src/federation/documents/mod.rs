@@ -1,6 +1,10 @@
 //! What the service serves and sends, as types: the counterpart of [`super::wire`], which reads
-//! what comes in. [`super::objects::Renderer`] builds each document from stored data; the HTTP
-//! routes, the outbox and the deliveries serialise what it builds.
+//! what comes in. [`actors`] (the site and commenters, with their keys), [`objects`] (an article
+//! as Note or Article, a comment, a Tombstone), [`activities`] (what is delivered), [`collections`]
+//! (outbox, followers, following, replies, context and their pages), [`discovery`] (WebFinger,
+//! host-meta, NodeInfo). [`super::objects::Renderer`] builds each ActivityPub document from
+//! stored data, in one method per document; the HTTP routes, the outbox and the deliveries
+//! serialise what it builds. Discovery documents are built by [`super::wellknown`].
 //!
 //! Built on activitypub_federation's vocabulary: its `kinds` name every fixed `type`, and its
 //! [`WithContext`] puts the `@context` on a top-level document. References are `String`s, not
@@ -14,6 +18,7 @@
 pub mod activities;
 pub mod actors;
 pub mod collections;
+pub mod discovery;
 pub mod objects;
 pub mod values;
 
