@@ -12,7 +12,7 @@ use crate::domain::LocalActor;
 use crate::federation::fetch;
 use crate::federation::keys;
 use crate::federation::limits::RateLimiter;
-use crate::federation::objects::Renderer;
+use crate::federation::render::Renderer;
 use crate::federation::signatures::SigningKey;
 use crate::federation::urls::Urls;
 use crate::http::cache::DocumentCache;

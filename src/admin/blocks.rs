@@ -69,11 +69,18 @@ fn block_view(block: BlockEntry, followers_removed: Option<u64>) -> BlockView {
     }
 }
 
+/// `GET /api/admin/blocks`: the blocked servers, then the blocked accounts.
+#[derive(Serialize)]
+struct BlockList {
+    domains: Vec<BlockView>,
+    actors: Vec<BlockView>,
+}
+
 async fn list(_: Admin, State(state): State<AppState>) -> AppResult<Response> {
     let (domains, actors): (Vec<_>, Vec<_>) =
         state.store.blocks().await?.into_iter().partition(|b| b.kind == BlockKind::Domain);
     let view = |blocks: Vec<BlockEntry>| blocks.into_iter().map(|b| block_view(b, None)).collect::<Vec<_>>();
-    Ok(Json(serde_json::json!({ "domains": view(domains), "actors": view(actors) })).into_response())
+    Ok(Json(BlockList { domains: view(domains), actors: view(actors) }).into_response())
 }
 
 /// A server's name as blocks keep it: lower case, IDNA (punycode) ASCII, no trailing dot; or

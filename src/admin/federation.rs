@@ -152,14 +152,32 @@ async fn resend(_: Admin, State(state): State<AppState>, AppPath(key): AppPath<K
     let queued = state.store.resend_article(article.id).await?;
     state.outbox.notify_one();
     tracing::info!(article = %key, queued, "article resent");
-    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "article": key, "activities_queued": queued }))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(Resent { article: key, activities_queued: queued })).into_response())
+}
+
+/// What `POST /api/admin/articles/{key}/resend` queued.
+#[derive(Serialize)]
+struct Resent {
+    article: Key,
+    activities_queued: u64,
+}
+
+/// `GET /api/admin/outbox`: activities queued, and their deliveries by state.
+#[derive(Serialize)]
+struct OutboxView {
+    activities: i64,
+    deliveries: DeliveryCounts,
+}
+
+#[derive(Serialize)]
+struct DeliveryCounts {
+    pending: i64,
+    done: i64,
+    failed: i64,
 }
 
 async fn outbox(_: Admin, State(state): State<AppState>) -> AppResult<Response> {
     let counts = state.store.outbox_counts().await?;
-    Ok(Json(serde_json::json!({
-        "activities": counts.activities,
-        "deliveries": { "pending": counts.pending, "done": counts.done, "failed": counts.failed },
-    }))
-    .into_response())
+    let deliveries = DeliveryCounts { pending: counts.pending, done: counts.done, failed: counts.failed };
+    Ok(Json(OutboxView { activities: counts.activities, deliveries }).into_response())
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{Article, Comment, CommentAuthor, FollowedFrom, Image, Key, Origin, RemoteDetails, Status, Tag};
-use crate::federation::objects::Renderer;
+use crate::federation::render::Renderer;
 
 #[derive(Serialize)]
 pub struct AuthorView<'a> {

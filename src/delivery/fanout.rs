@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::domain::{Article, Comment, CommentAuthor, LocalActor};
 use crate::federation::documents::{payload, ActivityType, Object, Timestamp};
-use crate::federation::objects::answered_remote_author;
+use crate::federation::render::answered_remote_author;
 use crate::federation::routes::replies_preview;
 use crate::federation::{fetch, keys};
 use crate::startup::AppState;

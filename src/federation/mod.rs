@@ -1,5 +1,5 @@
-//! What the fediverse sees: ids ([`urls`]), documents ([`documents`], built by [`objects`]), the HTTP routes that serve
-//! them ([`routes`]), discovery ([`wellknown`]) and actor keys ([`keys`]); what it sends us
+//! What the fediverse sees: ids ([`urls`]), documents ([`documents`], built by [`render`]), the
+//! HTTP routes that serve them ([`routes`]), discovery ([`wellknown`]) and actor keys ([`keys`]); what it sends us
 //! ([`inbox`]), checked with [`signatures`] by [`verify`], replies to our threads ([`replies`]),
 //! boosts and relayed posts ([`announce`]); the actors the site follows and their posts
 //! ([`following`]); a change of the handles' domain announced ([`handles`]); and how we reach
@@ -13,8 +13,8 @@ pub mod handles;
 pub mod inbox;
 pub mod keys;
 pub mod limits;
-pub mod objects;
 pub mod reactions;
+pub mod render;
 pub mod replies;
 pub mod rfc9421;
 pub mod routes;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::documents::{with_context, OrderedCollection, OrderedCollectionPage, Post};
 use super::keys;
-use super::objects::{RepliesPreview, PAGE_SIZE};
+use super::render::{RepliesPreview, PAGE_SIZE};
 use crate::domain::{ActorKind, Article, Comment, CommentAuthor, Key, Status};
 use crate::http::cache::Rendered;
 use crate::http::error::{AppError, AppResult};

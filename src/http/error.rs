@@ -55,9 +55,15 @@ impl From<StoreError> for AppError {
     }
 }
 
+/// The body of every error answer: `{"error": "..."}`.
+#[derive(serde::Serialize)]
+struct ErrorBody {
+    error: String,
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(serde_json::json!({ "error": self.message }))).into_response();
+        let mut response = (self.status, Json(ErrorBody { error: self.message })).into_response();
         if let Some(wait) = self.retry_after {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::views::{self, ArticleView, CommentView, Reactions};
 use crate::domain::{Key, Status};
-use crate::federation::objects::Renderer;
+use crate::federation::render::Renderer;
 use crate::http::cache::Rendered;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{AppPath, AppQuery};

@@ -2,7 +2,7 @@
 //! what comes in. [`actors`] (the site and commenters, with their keys), [`objects`] (an article
 //! as Note or Article, a comment, a Tombstone), [`activities`] (what is delivered), [`collections`]
 //! (outbox, followers, following, replies, context and their pages), [`discovery`] (WebFinger,
-//! host-meta, NodeInfo). [`super::objects::Renderer`] builds each ActivityPub document from
+//! host-meta, NodeInfo). [`super::render::Renderer`] builds each ActivityPub document from
 //! stored data, in one method per document; the HTTP routes, the outbox and the deliveries
 //! serialise what it builds. Discovery documents are built by [`super::wellknown`].
 //!

@@ -1,5 +1,6 @@
-//! The JSON the fediverse sees: actors, articles, comments, tombstones, collections and the
-//! Create activities of the outbox. Pure functions of stored data and configuration.
+//! Builds what the fediverse sees, one method per document: actors, articles, comments,
+//! tombstones, the activities delivered and the outbox's Creates, collections and their pages
+//! (the types are in [`super::documents`]). Pure functions of stored data and configuration.
 
 use std::collections::BTreeMap;
 
