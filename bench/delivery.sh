@@ -245,7 +245,10 @@ RUN_NO=0
 start_server() { # CONCURRENCY PER_SERVER (either may be empty: the default)
     RUN_NO=$((RUN_NO + 1))
     local env=(THREADBRIDGE_LISTEN="127.0.0.1:$PORT" THREADBRIDGE_PUBLIC_URL="$BASE" THREADBRIDGE_ADMIN_TOKEN="$TOKEN"
-        DATABASE_URL="$DB_URL" THREADBRIDGE_DEV=1 RUST_LOG="${RUST_LOG:-warn}")
+        DATABASE_URL="$DB_URL" THREADBRIDGE_DEV=1 RUST_LOG="${RUST_LOG:-warn}"
+        # Every follower's server is on 127.0.0.1: the per-server inbox rate would refuse most
+        # of their Follows as one server's.
+        THREADBRIDGE_INBOX_RATE=0)
     [[ -n "$1" ]] && env+=(THREADBRIDGE_DELIVERY_CONCURRENCY="$1")
     [[ -n "$2" ]] && env+=(THREADBRIDGE_DELIVERY_PER_SERVER="$2")
     env "${env[@]}" "$BIN" serve >"$TMP/server$RUN_NO.log" 2>&1 </dev/null &
