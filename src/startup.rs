@@ -45,6 +45,9 @@ pub struct AppState {
     /// Fingerprints of the signatures the inbox accepted lately (see
     /// `federation::verify`): the same signed request again is a replay.
     pub seen_signatures: moka::sync::Cache<u128, ()>,
+    /// Parent chains and crawls fetched in the background: their bound, and the conversations
+    /// crawled lately (see `federation::replies`).
+    pub background: crate::federation::replies::Background,
 }
 
 /// Bounds of the in-process caches beside the document cache (`THREADBRIDGE_CACHE_MB`) and
@@ -159,6 +162,7 @@ impl Application {
             client,
             site_key,
             seen_signatures,
+            background: Default::default(),
         };
         crate::federation::handles::announce_if_changed(&state).await?;
         crate::feeds::add_configured(&state).await?;

@@ -3,6 +3,7 @@
 //! stored reply's `replies` collection and of its conversation's `context` collection
 //! (FEP-7888), so that replies that were not sent to us join too.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -24,18 +25,39 @@ const CRAWL_ITEMS: usize = 40;
 const CRAWL_PAGES: usize = 4;
 /// How deep crawling goes below the reply that started it.
 const CRAWL_DEPTH: usize = 3;
-/// Background fetching (parent chains and crawls) at once, for the whole process.
-static BACKGROUND: Semaphore = Semaphore::const_new(8);
+/// Background fetching (parent chains and crawls) at once, for one app.
+const BACKGROUND_JOBS: usize = 8;
 /// The longest one background job may take.
 const BACKGROUND_TIME: Duration = Duration::from_secs(120);
 
-/// Runs a background job (chain or crawl) under the process-wide bound and a time limit.
-fn spawn_background<F>(what: &'static str, job: F)
+/// What background fetching shares within one running app (in `AppState`, so that two apps in
+/// one process share nothing): the bound on jobs at once, and the conversations crawled lately.
+#[derive(Clone)]
+pub struct Background {
+    slots: Arc<Semaphore>,
+    recent_contexts: moka::sync::Cache<String, ()>,
+}
+
+impl Default for Background {
+    fn default() -> Self {
+        Background {
+            slots: Arc::new(Semaphore::new(BACKGROUND_JOBS)),
+            recent_contexts: moka::sync::Cache::builder()
+                .max_capacity(crate::startup::memory::RECENT_CONTEXTS)
+                .time_to_live(Duration::from_secs(600))
+                .build(),
+        }
+    }
+}
+
+/// Runs a background job (chain or crawl) under the app's bound and a time limit.
+fn spawn_background<F>(state: &AppState, what: &'static str, job: F)
 where
     F: std::future::Future<Output = Result<(), AppError>> + Send + 'static,
 {
+    let slots = state.background.slots.clone();
     tokio::spawn(async move {
-        let Ok(_permit) = BACKGROUND.acquire().await else { return };
+        let Ok(_permit) = slots.acquire().await else { return };
         match tokio::time::timeout(BACKGROUND_TIME, job).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::info!(what, error = %e.message, "background fetching stopped"),
@@ -45,8 +67,9 @@ where
 }
 
 pub(super) fn spawn_chain(state: &AppState, reply: RemoteReply, object: Object, in_reply_to: String) {
-    let state = state.clone();
-    spawn_background("parent chain", async move {
+    let job_state = state.clone();
+    spawn_background(state, "parent chain", async move {
+        let state = job_state;
         if let Some(place) = fetch_chain(&state, &in_reply_to).await? {
             store_reply(&state, &place, &reply, None).await?;
             spawn_crawl(&state, object, 0);
@@ -132,8 +155,8 @@ pub(super) fn spawn_crawl(state: &AppState, post: Object, depth: usize) {
     if depth >= CRAWL_DEPTH || (post.replies.is_none() && !has_context) {
         return;
     }
-    let state = state.clone();
-    spawn_background("replies crawl", async move { crawl(&state, &post, depth).await });
+    let job_state = state.clone();
+    spawn_background(state, "replies crawl", async move { crawl(&job_state, &post, depth).await });
 }
 
 /// The post's `context` collection when it is another server's (ours we hold already) and was
@@ -145,16 +168,9 @@ fn foreign_context(state: &AppState, post: &Object) -> Option<Url> {
         (None, None) => return None,
     };
     let url = Some(url).filter(is_web)?;
-    (!url.as_str().starts_with(state.urls.base()) && !RECENT_CONTEXTS.contains_key(url.as_str())).then_some(url)
+    (!url.as_str().starts_with(state.urls.base()) && !state.background.recent_contexts.contains_key(url.as_str()))
+        .then_some(url)
 }
-
-/// Conversation collections crawled lately.
-static RECENT_CONTEXTS: std::sync::LazyLock<moka::sync::Cache<String, ()>> = std::sync::LazyLock::new(|| {
-    moka::sync::Cache::builder()
-        .max_capacity(crate::startup::memory::RECENT_CONTEXTS)
-        .time_to_live(Duration::from_secs(600))
-        .build()
-});
 
 /// Reads up to [`CRAWL_PAGES`] pages of a post's `replies` collection, and of its `context`
 /// collection, and stores the posts found there that are new here and answer something held here
@@ -165,7 +181,7 @@ async fn crawl(state: &AppState, post: &Object, depth: usize) -> Result<(), AppE
         None => Vec::new(),
     };
     if let Some(context) = foreign_context(state, post) {
-        RECENT_CONTEXTS.insert(context.to_string(), ());
+        state.background.recent_contexts.insert(context.to_string(), ());
         if !blocked(state, &context).await? {
             let collection = fetch_collection(state, &context, &context).await;
             found.extend(items_from(state, collection, &context).await);

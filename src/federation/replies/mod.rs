@@ -32,8 +32,8 @@ use crate::http::error::AppError;
 use crate::startup::AppState;
 use crate::store::federation::RemoteActor;
 use crate::store::inbound::{RemoteReply, StoredReply, WebhookEvent};
-pub use crawl::MAX_CHAIN;
 use crawl::{fetch_post, spawn_chain, spawn_crawl};
+pub use crawl::{Background, MAX_CHAIN};
 pub(super) use post::hashed_key;
 use post::reply_from_object;
 
