@@ -206,7 +206,7 @@ impl Config {
 
     /// Checks what clap cannot: the public URL's shape, the site username.
     pub fn validate(&self) -> Result<(), String> {
-        if !matches!(self.public_url.scheme(), "http" | "https") || self.public_url.host_str().is_none() {
+        if !crate::domain::is_web(&self.public_url) || self.public_url.host_str().is_none() {
             return Err("THREADBRIDGE_PUBLIC_URL must be an http(s) URL with a host".into());
         }
         if self.public_url.scheme() == "http" && !self.dev {
@@ -258,7 +258,7 @@ impl Config {
             .map(|raw| {
                 let after_scheme = raw.split_once("://").map_or("/", |(_, rest)| rest);
                 let url = Url::parse(raw).ok().filter(|u| {
-                    matches!(u.scheme(), "http" | "https")
+                    crate::domain::is_web(u)
                         && u.host_str().is_some()
                         && !after_scheme.trim_end_matches('/').contains('/')
                         && u.query().is_none()

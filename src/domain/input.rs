@@ -160,7 +160,7 @@ fn non_blank(field: &str, value: &str, max: usize) -> Result<String, String> {
 
 fn web_url(field: &str, raw: &str) -> Result<Url, String> {
     let url = Url::parse(raw.trim()).map_err(|e| format!("{field} is not a URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+    if !crate::domain::is_web(&url) || url.host_str().is_none() {
         return Err(format!("{field} must be an http(s) URL"));
     }
     Ok(url)

@@ -11,6 +11,11 @@ use serde::Serialize;
 
 use html::SafeHtml;
 
+/// An http(s) URL: the only kind kept from what others send, and the only kind an id may be.
+pub fn is_web(url: &url::Url) -> bool {
+    matches!(url.scheme(), "http" | "https")
+}
+
 /// A key the site chose for an article or a comment: 1-200 characters, no control characters.
 /// It parses when deserialised, so a path parameter of this type is checked before the body.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]

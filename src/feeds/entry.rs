@@ -45,10 +45,7 @@ fn plain(text: &str, max: usize) -> String {
 pub fn link(entry: &Entry) -> Option<Url> {
     let mut links = entry.links.iter().filter(|l| l.target.is_none());
     let alternate = links.clone().find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"));
-    alternate
-        .or_else(|| links.next())
-        .and_then(|l| Url::parse(&l.href).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
+    alternate.or_else(|| links.next()).and_then(|l| Url::parse(&l.href).ok()).filter(crate::domain::is_web)
 }
 
 /// The entry's own comment feed (`wfw:commentRss`), if it names one.
@@ -65,7 +62,7 @@ fn image(entry: &Entry) -> Option<Image> {
         let url = content
             .and_then(|c| c.url.clone())
             .or_else(|| media.thumbnails.first().and_then(|t| Url::parse(&t.image.uri).ok()))?;
-        matches!(url.scheme(), "http" | "https").then(|| Image {
+        crate::domain::is_web(&url).then(|| Image {
             url,
             alt: media.description.as_ref().map(|d| plain(&d.content, 1_500)).filter(|a| !a.is_empty()),
         })

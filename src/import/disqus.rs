@@ -100,7 +100,7 @@ fn thread(node: &Node, threads: &mut HashMap<String, Thread>, sink: &mut Sink) -
 fn article(node: &Node, id: &str) -> Result<ImportedArticle, String> {
     let key = Key::parse(&format!("disqus-{id}")).map_err(|e| format!("dsq:id: {e}"))?;
     let link = node.text_of("link").ok_or("the thread has no <link>")?;
-    let url = Url::parse(link).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+    let url = Url::parse(link).ok().filter(crate::domain::is_web);
     let url = url.ok_or_else(|| format!("<link> '{link}' is not an http(s) URL"))?;
     let published = node.text_of("createdAt").and_then(text::date).ok_or("the thread has no <createdAt> date")?;
     let content = html::sanitize(node.text_of("message").unwrap_or(""));

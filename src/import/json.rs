@@ -125,7 +125,7 @@ fn article(json: ArticleJson, urls: &Urls) -> Result<ImportedArticle, String> {
         None => Url::parse(&urls.embed_page(&key)).map_err(|e| e.to_string())?,
         Some(raw) => Url::parse(raw)
             .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .filter(crate::domain::is_web)
             .ok_or_else(|| format!("article.url: '{raw}' is not an http(s) URL"))?,
     };
     let title = json.title.trim().to_string();

@@ -133,7 +133,7 @@ impl Export {
     fn article(&self, node: &Node, post_id: &str) -> Result<ImportedArticle, String> {
         let key = Key::parse(&format!("wp-{post_id}")).map_err(|e| format!("wp:post_id: {e}"))?;
         let link = node.text_of("link").ok_or("the post has no <link>")?;
-        let url = Url::parse(link).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+        let url = Url::parse(link).ok().filter(crate::domain::is_web);
         let url = url.ok_or_else(|| format!("<link> '{link}' is not an http(s) URL"))?;
         let content = text::wordpress_html(node.text_of("content:encoded").unwrap_or(""));
         let title = match node.text_of("title") {

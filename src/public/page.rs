@@ -312,7 +312,7 @@ fn pages(out: &mut String, thread: &PublicThread<'_>, key: &Key) {
 /// `url`, escaped, when it is an http(s) URL; None for anything else (`javascript:`, `data:`).
 fn safe_url(url: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;
-    matches!(parsed.scheme(), "http" | "https").then(|| escape(parsed.as_str()))
+    crate::domain::is_web(&parsed).then(|| escape(parsed.as_str()))
 }
 
 #[cfg(test)]

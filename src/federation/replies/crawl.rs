@@ -9,8 +9,9 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use url::Url;
 
-use super::post::{is_web, reply_from_object};
+use super::post::reply_from_object;
 use super::{blocked, known_place, store_reply, Known, Place};
+use crate::domain::is_web;
 use crate::federation::fetch::{self, same_origin};
 use crate::federation::wire::{Collection, Id, Object, Payload, Ref};
 use crate::http::error::AppError;

@@ -7,6 +7,7 @@ use sha2::{Digest as _, Sha256};
 use url::Url;
 
 use crate::domain::html::{looks_like_html, plain_text, sanitize, text_to_html};
+use crate::domain::is_web;
 use crate::federation::fetch::same_origin;
 use crate::federation::wire::objects::{Attachment as WireAttachment, UrlValue};
 use crate::federation::wire::{Object, ObjectKind, OneOrMany};
@@ -103,10 +104,6 @@ fn is_language_tag(tag: &str) -> bool {
 fn web_url(urls: &OneOrMany<UrlValue>) -> Option<String> {
     let html = urls.iter().find(|u| matches!(u, UrlValue::Link { media_type: Some(m), .. } if m == "text/html"));
     html.or(urls.first()).map(UrlValue::url).filter(|u| is_web(u)).map(Url::to_string)
-}
-
-pub(super) fn is_web(url: &Url) -> bool {
-    matches!(url.scheme(), "http" | "https")
 }
 
 fn attachments(items: &OneOrMany<WireAttachment>) -> Vec<Attachment> {

@@ -22,7 +22,7 @@ pub struct Id {
 impl Id {
     pub fn parse(raw: &str) -> Result<Id, String> {
         let url = Url::parse(raw).map_err(|e| format!("'{raw}' is not an absolute URL ({e})"))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        if !crate::domain::is_web(&url) || url.host_str().is_none() {
             return Err(format!("'{raw}' is not an http(s) URL with a host"));
         }
         Ok(Id { raw: raw.to_string(), url })
