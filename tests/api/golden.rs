@@ -11,7 +11,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    article_json, comment_json, follow_site, spawn_app, spawn_app_with, spawn_sibling_with, Backend, TestApp, TOKEN,
+    article_json, comment_json, create_of, follow_site, mastodon_note, spawn_app, spawn_app_with, spawn_sibling_with,
+    Backend, TestApp, TOKEN,
 };
 use crate::peer::{ActorOpts, Peer};
 
@@ -232,6 +233,24 @@ async fn served_and_delivered_documents_match_the_golden_files() {
     let plain_article = served(&article_app, "/articles/plain", AP).await;
     let site_with_icon = served(&article_app, "/users/site", AP).await;
 
+    // A site user answers a reply from the fediverse: the answer mentions its author, and is
+    // addressed and delivered to them (the second app has no followers, so only to them).
+    let mut answered = article_json("Answered from the fediverse");
+    answered["url"] = json!("https://news.example/2015/09/answered");
+    article_app.put_article("answered", &answered).await;
+    let question = mastodon_note(&peer, "alice", 1, &article_app.url("/articles/answered"), "<p>Which talks?</p>");
+    let sent = peer.signed_post("alice", &article_app.url("/inbox"), &create_of(&peer, "alice", question)).await;
+    assert_eq!(sent.status(), StatusCode::ACCEPTED);
+    let thread = article_app.thread("answered").await;
+    let question = thread["comments"].as_array().and_then(|c| c.iter().find(|c| c["origin"] == "remote")).cloned();
+    let question_key = question.expect("the reply is stored")["id"].as_str().unwrap_or_default().to_string();
+    let answer = comment("Maria Petrova", "<p>The peace treaty talks.</p>", Some(&question_key), 5);
+    article_app.put_comment("answered", "answer", &answer).await;
+    let answer = served(&article_app, "/articles/answered/comments/answer", AP).await;
+    let answer_id = article_app.url("/articles/answered/comments/answer");
+    let received = peer.wait_for(|all| pick(all, "Create", &answer_id).is_some(), Duration::from_secs(60)).await;
+    let delivered_answer = pick(&received, "Create", &answer_id).expect("the answer delivered").activity;
+
     let mut mismatches = Vec::new();
     for (name, document) in &documents {
         assert_ne!(document["status"], StatusCode::NOT_FOUND.as_u16(), "{name}: {document}");
@@ -240,5 +259,8 @@ async fn served_and_delivered_documents_match_the_golden_files() {
     check("article_with_image_hashtags_warning", &normalise(&as_article, &article_app, None), &mut mismatches);
     check("article_plain", &normalise(&plain_article, &article_app, None), &mut mismatches);
     check("actor_site_with_icon", &normalise(&site_with_icon, &article_app, None), &mut mismatches);
+    check("comment_answering_the_fediverse", &normalise(&answer, &article_app, Some(&peer)), &mut mismatches);
+    let delivered_answer = normalise(&delivered_answer, &article_app, Some(&peer));
+    check("delivered_create_answer_to_the_fediverse", &delivered_answer, &mut mismatches);
     assert!(mismatches.is_empty(), "{} golden documents differ:\n{}", mismatches.len(), mismatches.join("\n"));
 }
