@@ -86,7 +86,7 @@ async fn prepare(state: &AppState, activity: &ActivityToFanOut) -> Result<Option
     let Some(article) = state.store.article(article_key).await? else { return Ok(None) };
     match &activity.comment {
         None => {
-            let Some(object) = article_object(state, &article, &activity.kind).await? else { return Ok(None) };
+            let Some(object) = article_object(state, &article, &kind).await? else { return Ok(None) };
             let site = &state.site;
             let inboxes = state.store.follower_inboxes(&[site.id]).await?;
             Ok(Some((wrap(state, activity, kind, site, object, vec![]), inboxes)))
@@ -98,7 +98,7 @@ async fn prepare(state: &AppState, activity: &ActivityToFanOut) -> Result<Option
             let CommentAuthor::Local(author) = &comment.author else { return Ok(None) };
             // The commenter signs: make sure they have keys before anything is sent.
             let author = keys::with_keys(state.store.as_ref(), author.clone()).await?;
-            let Some(object) = comment_object(state, &article, &comment, &author, &activity.kind).await? else {
+            let Some(object) = comment_object(state, &article, &comment, &author, &kind).await? else {
                 return Ok(None);
             };
             let mut inboxes = state.store.follower_inboxes(&[state.site.id, author.id]).await?;
@@ -134,12 +134,16 @@ fn wrap(
     payload(state.renderer().public_activity(id, kind, &actor.username, published, object, mentioned))
 }
 
-async fn article_object(state: &AppState, article: &Article, kind: &str) -> Result<Option<Object>, StoreError> {
+async fn article_object(
+    state: &AppState,
+    article: &Article,
+    kind: &ActivityType,
+) -> Result<Option<Object>, StoreError> {
     let render = state.renderer();
     if article.followed.is_some() {
         return Ok(None); // another server's post: only its author sends it
     }
-    if kind == "Delete" {
+    if matches!(kind, ActivityType::Delete(_)) {
         let id = state.urls.article(&article.key);
         return Ok(Some(Object::Tombstone(render.tombstone(id, article.deleted_at.as_ref(), render.article_type()))));
     }
@@ -155,10 +159,10 @@ async fn comment_object(
     article: &Article,
     comment: &Comment,
     author: &LocalActor,
-    kind: &str,
+    kind: &ActivityType,
 ) -> Result<Option<Object>, StoreError> {
     let render = state.renderer();
-    if kind == "Delete" {
+    if matches!(kind, ActivityType::Delete(_)) {
         return Ok(Some(Object::Tombstone(render.comment_tombstone(article, comment, comment.deleted_at.as_ref()))));
     }
     if comment.is_deleted() || article.deleted_at.is_some() {

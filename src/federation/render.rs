@@ -347,27 +347,24 @@ impl Renderer<'_> {
     pub fn accept(&self, uuid: &str, followed: &str, follower: &str, follow_id: &str) -> Activity {
         let followed = self.urls.actor(followed);
         let follow = self.follow(follow_id.to_string(), follower.to_string(), followed.clone(), vec![]);
-        Activity {
-            id: self.urls.activity(uuid),
-            kind: ActivityType::Accept(AcceptType::Accept),
-            actor: followed,
-            published: None,
-            to: vec![follower.to_string()],
-            cc: vec![],
-            object: Object::Follow(follow),
-        }
+        self.about_follow(uuid, ActivityType::Accept(AcceptType::Accept), followed, follower, follow)
     }
 
     /// The Undo, by the local actor `username` (the site), of its Follow `follow_id` of `followed`.
     pub fn undo_follow(&self, uuid: &str, username: &str, follow_id: &str, followed: &str) -> Activity {
         let site = self.urls.actor(username);
         let follow = self.follow(follow_id.to_string(), site.clone(), followed.to_string(), vec![]);
+        self.about_follow(uuid, ActivityType::Undo(UndoType::Undo), site, followed, follow)
+    }
+
+    /// An activity by `actor` about `follow`, addressed to the other side of it alone.
+    fn about_follow(&self, uuid: &str, kind: ActivityType, actor: String, to: &str, follow: Follow) -> Activity {
         Activity {
             id: self.urls.activity(uuid),
-            kind: ActivityType::Undo(UndoType::Undo),
-            actor: site,
+            kind,
+            actor,
             published: None,
-            to: vec![followed.to_string()],
+            to: vec![to.to_string()],
             cc: vec![],
             object: Object::Follow(follow),
         }
@@ -458,7 +455,6 @@ mod tests {
     use super::*;
     use crate::domain::html::text_to_html;
     use crate::domain::{CommentAuthor, Origin, ParentRef, Status};
-    use crate::federation::documents::to_json;
     use serde_json::json;
 
     fn person(id: i64, username: &str) -> LocalActor {
@@ -518,8 +514,13 @@ mod tests {
             remote_ap_id: None,
             remote: None,
         };
-        let note =
-            to_json(&render.comment(&article, &comment, &author, RepliesPreview { item_ids: vec![], has_more: false }));
+        let note = serde_json::to_value(render.comment(
+            &article,
+            &comment,
+            &author,
+            RepliesPreview { item_ids: vec![], has_more: false },
+        ))
+        .expect("json");
         assert_eq!(note["inReplyTo"], "https://mastodon.example/users/alice/statuses/1");
         assert_eq!(
             note["tag"],

@@ -41,12 +41,8 @@ async fn vary_on_accept(mut response: Response) -> Response {
 }
 
 /// An ActivityPub document with its `@context`.
-pub fn activity_json<T: Serialize>(status: StatusCode, document: T) -> Response {
-    (status, [(header::CONTENT_TYPE, FEDERATION_CONTENT_TYPE)], axum::Json(with_context(document))).into_response()
-}
-
 fn ok<T: Serialize>(document: T) -> Response {
-    activity_json(StatusCode::OK, document)
+    ([(header::CONTENT_TYPE, FEDERATION_CONTENT_TYPE)], axum::Json(with_context(document))).into_response()
 }
 
 /// An ActivityPub document with its `@context`, rendered for the cache.

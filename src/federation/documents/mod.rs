@@ -60,9 +60,3 @@ pub fn payload<T: Serialize>(inner: T) -> String {
     // Our documents are structs of strings, numbers and lists: serialising them cannot fail.
     serde_json::to_string(&with_context(inner)).unwrap_or_default()
 }
-
-/// A document as a JSON value.
-pub fn to_json<T: Serialize>(document: &T) -> Value {
-    // Our documents are structs of strings, numbers and lists: serialising them cannot fail.
-    serde_json::to_value(document).unwrap_or(Value::Null)
-}
