@@ -16,6 +16,7 @@ pub mod limits;
 pub mod reactions;
 pub mod render;
 pub mod replies;
+pub mod rfc8941;
 pub mod rfc9421;
 pub mod routes;
 pub mod signatures;
